@@ -1,0 +1,25 @@
+"""Chest X-ray review: the router. Pages live in pages/; computation lives in model/."""
+import streamlit as st
+
+from ui.resources import DISCLAIMER, card, classifier
+
+st.set_page_config(page_title="Chest X-ray review", page_icon="🩻", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/diagnose.py", title="Diagnose", icon="🔎", default=True),
+        st.Page("pages/model_and_data.py", title="Model & data", icon="📊"),
+    ]
+)
+
+with st.sidebar:
+    model_card = card()
+    st.markdown(f"**Model** `{model_card['version']}`")
+    st.markdown(
+        f"**Operating threshold** {model_card['threshold']:.3f} "
+        f"(chosen for sensitivity ≥ {model_card['target_sensitivity']:.0%} on validation)"
+    )
+    st.warning(DISCLAIMER, icon="⚠️")
+
+classifier()
+navigation.run()

@@ -1,0 +1,85 @@
+"""Score a labelled folder with the trained model and report its metrics.
+
+    python -m model.evaluate --data DIR [--model PATH] [--out FILE.json]
+
+DIR holds NORMAL/ and PNEUMONIA/, or is a Kaggle root whose test/ split is
+used. Unreadable files are listed and skipped. The JSON (written to
+`<artifacts>/evaluations/<name>.json` unless --out is given) is what the
+Model & data page shows as an evaluation set.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from model.artifacts import DEFAULT_ARTIFACTS_DIR, Scores
+from model.dataset import list_labelled_files, load_model_inputs, resolve_evaluation_folder
+from model.inference import Classifier, load_classifier
+from model.metrics import binary_metrics, format_summary, per_class_report
+
+EVALUATIONS_DIR = "evaluations"
+
+
+def evaluate_folder(
+    classifier: Classifier, folder: Path, progress: Callable[[int, int], None] | None = None
+) -> dict:
+    """Metrics and per-image scores of a labelled folder at the model's threshold."""
+    files = list_labelled_files(folder)
+    loaded = load_model_inputs(files, classifier.image_size, progress)
+    if len(loaded.labels) == 0:
+        raise ValueError(f"No readable images under {folder}/NORMAL or {folder}/PNEUMONIA.")
+    logits = classifier.logits(loaded.inputs)
+    probabilities = classifier.probabilities(loaded.inputs)
+    scores = Scores([str(p.relative_to(folder)) for p in loaded.paths], loaded.labels, logits, probabilities)
+    return {
+        "name": folder.name if folder.name != "test" else f"{folder.parent.name}/test",
+        "data": str(folder),
+        "model_version": classifier.version,
+        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **binary_metrics(loaded.labels, probabilities, classifier.threshold),
+        "classification_report": per_class_report(loaded.labels, probabilities, classifier.threshold),
+        "skipped": [{"file": str(path), "reason": reason} for path, reason in loaded.skipped],
+        "scores": scores.rows(),
+    }
+
+
+def default_output(artifacts_dir: Path, report: dict) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in report["name"]) or "evaluation"
+    return artifacts_dir / EVALUATIONS_DIR / f"{safe}.json"
+
+
+def artifacts_dir_of(model_path: Path) -> Path:
+    """--model may name the artifacts folder or the .keras file inside it."""
+    return model_path if model_path.is_dir() else model_path.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True, type=Path, help="labelled folder or Kaggle root")
+    parser.add_argument("--model", type=Path, default=DEFAULT_ARTIFACTS_DIR, help="artifacts folder or .keras file")
+    parser.add_argument("--out", type=Path, help="where to write the JSON report")
+    args = parser.parse_args(argv)
+    try:
+        folder = resolve_evaluation_folder(args.data)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    artifacts_dir = artifacts_dir_of(args.model)
+    classifier = load_classifier(artifacts_dir)
+    report = evaluate_folder(classifier, folder)
+    out = args.out or default_output(artifacts_dir, report)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    for skipped in report["skipped"]:
+        print(f"skipped {skipped['file']}: {skipped['reason']}")
+    print(format_summary(report, f"{folder} (model {classifier.version})"))
+    print(f"Report written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Decode uploads (JPEG, PNG, DICOM) and turn them into the network's input.
+
+Training, evaluation, batch prediction and the app all go through
+`decode_image` and `to_model_input`, so the network sees one distribution.
+The input is squashed (aspect not kept) to a square because the training
+images were squashed that way; CLAHE then evens out exposure and contrast,
+which differ between X-ray machines and over time.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pydicom
+from PIL import Image, ImageOps, UnidentifiedImageError
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+from model.errors import ImageInputError
+
+MIN_SIDE = 64
+MAX_PIXELS = 100_000_000
+ACCEPTED_PIL_FORMATS = {"JPEG", "MPO", "PNG"}
+CLAHE_CLIP_LIMIT = 2.0
+CLAHE_TILES = (8, 8)
+
+
+@dataclass
+class DecodedImage:
+    """A grayscale X-ray at its source resolution, with what decoding had to do."""
+
+    pixels: np.ndarray
+    source_format: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.pixels.shape[0], self.pixels.shape[1]
+
+
+def _label(name: str) -> str:
+    return f"'{name}'" if name else "The file"
+
+
+def _check_size(width: int, height: int, name: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise ImageInputError(
+            f"{_label(name)} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"images over {MAX_PIXELS // 1_000_000} megapixels are refused. Export a smaller copy."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageInputError(
+            f"{_label(name)} is only {width}x{height} pixels; at least {MIN_SIDE} pixels a side "
+            "are needed to judge a chest X-ray."
+        )
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    """Stretch a high-bit-depth image to 8 bits over its own range."""
+    values = values.astype(np.float64)
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.uint8)
+    return np.round((values - low) * (255.0 / (high - low))).astype(np.uint8)
+
+
+def _is_dicom(data: bytes, name: str) -> bool:
+    return data[128:132] == b"DICM" or name.lower().endswith((".dcm", ".dicom"))
+
+
+def _decode_dicom(data: bytes, name: str) -> DecodedImage:
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data), force=True)
+    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ImageInputError(f"{_label(name)} is not a readable DICOM file ({error}).") from error
+    if "PixelData" not in dataset:
+        raise ImageInputError(
+            f"{_label(name)} is a DICOM file without pixel data (perhaps a report or structured document)."
+        )
+    try:
+        rows, columns = int(dataset.Rows), int(dataset.Columns)
+    except (AttributeError, TypeError, ValueError) as error:
+        raise ImageInputError(f"{_label(name)} is a DICOM file without valid image dimensions.") from error
+    _check_size(columns, rows, name)
+    frames = int(getattr(dataset, "NumberOfFrames", 1) or 1)
+    if frames > 1:
+        raise ImageInputError(
+            f"{_label(name)} holds {frames} frames (a series or cine loop); upload a single radiograph."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = dataset.pixel_array
+    except (NotImplementedError, RuntimeError) as error:
+        syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
+        described = f"{syntax.name} ({syntax})" if syntax is not None else "its transfer syntax"
+        raise ImageInputError(
+            f"{_label(name)} uses {described}, which cannot be decoded here; "
+            "export it uncompressed or as PNG."
+        ) from error
+    except (ValueError, AttributeError, KeyError, TypeError, EOFError, OSError) as error:
+        raise ImageInputError(f"{_label(name)} has DICOM pixel data that cannot be read ({error}).") from error
+    notes: list[str] = []
+    photometric = str(getattr(dataset, "PhotometricInterpretation", "MONOCHROME2")).upper()
+    if raw.ndim == 3:
+        if raw.shape[-1] not in (3, 4):
+            raise ImageInputError(f"{_label(name)} has DICOM pixel data of unexpected shape {raw.shape}.")
+        raw = cv2.cvtColor(_to_uint8(raw[..., :3]), cv2.COLOR_RGB2GRAY)
+        notes.append(f"Colour DICOM ({photometric}) converted to grayscale.")
+        return DecodedImage(raw, "DICOM", notes)
+    values = apply_modality_lut(raw, dataset)
+    windowed = apply_voi_lut(values, dataset)
+    if "WindowCenter" in dataset or "VOILUTSequence" in dataset:
+        notes.append("DICOM window (VOI LUT) applied.")
+    pixels = _to_uint8(windowed)
+    if photometric == "MONOCHROME1":
+        pixels = 255 - pixels
+        notes.append("MONOCHROME1 DICOM inverted so bone is bright.")
+    return DecodedImage(pixels, "DICOM", notes)
+
+
+def _decode_raster(data: bytes, name: str) -> DecodedImage:
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as error:
+        raise ImageInputError(
+            f"{_label(name)} is not an image this app can read; upload a JPEG, PNG or DICOM (.dcm) file."
+        ) from error
+    except Image.DecompressionBombError as error:
+        raise ImageInputError(
+            f"{_label(name)} declares an enormous size (far over {MAX_PIXELS // 1_000_000} megapixels); "
+            "images that large are refused. Export a smaller copy."
+        ) from error
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ImageInputError(f"{_label(name)} could not be opened as an image ({error}).") from error
+    if image.format not in ACCEPTED_PIL_FORMATS:
+        raise ImageInputError(
+            f"{_label(name)} is a {image.format} image; upload a JPEG, PNG or DICOM (.dcm) file."
+        )
+    source_format = "JPEG" if image.format in ("JPEG", "MPO") else "PNG"
+    width, height = image.size
+    _check_size(width, height, name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageInputError(
+            f"{_label(name)} is damaged or truncated and cannot be decoded ({error})."
+        ) from error
+    notes: list[str] = []
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        pixels = _to_uint8(np.asarray(image))
+        notes.append(f"High bit-depth image ({mode}) rescaled to 8 bits.")
+        return DecodedImage(pixels, source_format, notes)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        background = Image.new("RGBA", image.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+        notes.append("Transparency removed (composited on black).")
+    elif mode == "CMYK":
+        notes.append("CMYK image converted to grayscale.")
+    elif mode not in ("L", "1"):
+        notes.append(f"{mode} image converted to grayscale.")
+    pixels = np.asarray(image.convert("L"), dtype=np.uint8)
+    return DecodedImage(pixels, source_format, notes)
+
+
+def decode_image(data: bytes, name: str = "") -> DecodedImage:
+    """Decode JPEG, PNG or DICOM bytes to an 8-bit grayscale image.
+
+    Raises ImageInputError, and only that, for anything that is not a usable
+    image, with a message that names the file and the problem.
+    """
+    if not data:
+        raise ImageInputError(f"{_label(name)} is empty (0 bytes).")
+    try:
+        if _is_dicom(data, name):
+            return _decode_dicom(data, name)
+        return _decode_raster(data, name)
+    except ImageInputError:
+        raise
+    except (MemoryError, RecursionError) as error:
+        raise ImageInputError(f"{_label(name)} is too large or too complex to decode.") from error
+    except Exception as error:  # noqa: BLE001 - third-party decoders raise many types on hostile input
+        raise ImageInputError(f"{_label(name)} could not be decoded ({type(error).__name__}: {error}).") from error
+
+
+def read_image(path: str | Path) -> DecodedImage:
+    """Decode an image file from disk; unreadable files raise ImageInputError."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ImageInputError(f"'{path.name}' cannot be read ({error.strerror}).") from error
+    return decode_image(data, path.name)
+
+
+def to_model_input(pixels: np.ndarray, image_size: int) -> np.ndarray:
+    """Resize a grayscale X-ray to the network's square input and equalise its contrast.
+
+    Resizing first and equalising second makes a full-resolution original and a
+    small copy of it give nearly the same input.
+    """
+    resized = cv2.resize(pixels, (image_size, image_size), interpolation=cv2.INTER_AREA)
+    clahe = cv2.createCLAHE(clipLimit=CLAHE_CLIP_LIMIT, tileGridSize=CLAHE_TILES)
+    return clahe.apply(resized).astype(np.float32)[..., np.newaxis]

@@ -1,0 +1,90 @@
+"""Acquisition shifts applied to a decoded X-ray: exposure, contrast, framing, sharpness.
+
+Later X-rays differ from the training ones in these ways; the robustness
+benchmark measures the model under each, and test-time averaging uses the
+mild ones.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+from skimage import exposure
+
+Shift = Callable[[np.ndarray], np.ndarray]
+
+
+def gamma(value: float) -> Shift:
+    return lambda pixels: exposure.adjust_gamma(pixels, value)
+
+
+def contrast(factor: float) -> Shift:
+    """Scale deviations from the mean grey level (a flatter or harsher film)."""
+    def apply(pixels: np.ndarray) -> np.ndarray:
+        mean = pixels.mean()
+        return np.clip(mean + factor * (pixels.astype(np.float32) - mean), 0, 255).astype(np.uint8)
+
+    return apply
+
+
+def brightness(offset: int) -> Shift:
+    return lambda pixels: np.clip(pixels.astype(np.int16) + offset, 0, 255).astype(np.uint8)
+
+
+def crop(keep: float) -> Shift:
+    """Keep the central `keep` fraction of each side (a tighter collimation)."""
+    def apply(pixels: np.ndarray) -> np.ndarray:
+        height, width = pixels.shape
+        dy, dx = int(height * (1 - keep) / 2), int(width * (1 - keep) / 2)
+        return pixels[dy : height - dy, dx : width - dx]
+
+    return apply
+
+
+def pad(fraction: float) -> Shift:
+    """Add a black border of `fraction` of each side (a wider field of view)."""
+    def apply(pixels: np.ndarray) -> np.ndarray:
+        height, width = pixels.shape
+        dy, dx = int(height * fraction), int(width * fraction)
+        return cv2.copyMakeBorder(pixels, dy, dy, dx, dx, cv2.BORDER_CONSTANT, value=0)
+
+    return apply
+
+
+def translate(fraction_x: float, fraction_y: float) -> Shift:
+    def apply(pixels: np.ndarray) -> np.ndarray:
+        height, width = pixels.shape
+        matrix = np.float32([[1, 0, fraction_x * width], [0, 1, fraction_y * height]])
+        return cv2.warpAffine(pixels, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+
+    return apply
+
+
+def blur(sigma: float) -> Shift:
+    return lambda pixels: cv2.GaussianBlur(pixels, (0, 0), sigma * max(pixels.shape) / 1000)
+
+
+BENCHMARK_SHIFTS: dict[str, Shift] = {
+    "none": lambda pixels: pixels,
+    "darker (gamma 1.6)": gamma(1.6),
+    "brighter (gamma 0.6)": gamma(0.6),
+    "flat contrast (x0.6)": contrast(0.6),
+    "harsh contrast (x1.4)": contrast(1.4),
+    "brightness +40": brightness(40),
+    "tight crop (80%)": crop(0.8),
+    "wide field (+10% border)": pad(0.1),
+    "shifted (5%, 5%)": translate(0.05, 0.05),
+    "blurred": blur(2.0),
+}
+
+TEST_TIME_SHIFTS: dict[str, Shift] = {
+    "none": lambda pixels: pixels,
+    "crop 92%": crop(0.92),
+    "shift left": translate(-0.03, 0.0),
+    "shift right": translate(0.03, 0.0),
+    "gamma 0.85": gamma(0.85),
+    "gamma 1.15": gamma(1.15),
+    "contrast 0.85": contrast(0.85),
+    "contrast 1.15": contrast(1.15),
+}

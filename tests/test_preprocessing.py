@@ -1,0 +1,197 @@
+"""Decoding every input variant a clinician may upload, and refusing the rest clearly."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pydicom
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from pydicom.dataset import FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, generate_uid
+
+from model.errors import ImageInputError
+from model.preprocessing import decode_image, read_image, to_model_input
+from tests.conftest import encode
+
+
+def gradient(height: int = 300, width: int = 400) -> np.ndarray:
+    """A grayscale test image with structure in both directions."""
+    y, x = np.mgrid[0:height, 0:width]
+    return ((x * 255 // width + y * 128 // height) % 256).astype(np.uint8)
+
+
+def dicom_bytes(pixels: np.ndarray | None, photometric: str = "MONOCHROME2", **extra) -> bytes:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = extra.pop("transfer_syntax", ExplicitVRLittleEndian)
+    dataset = pydicom.Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID = meta.MediaStorageSOPClassUID
+    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    dataset.Modality = "DX"
+    dataset.PhotometricInterpretation = photometric
+    dataset.SamplesPerPixel = 1
+    if pixels is not None:
+        dataset.Rows, dataset.Columns = pixels.shape
+        dataset.BitsAllocated = 16
+        dataset.BitsStored = 12
+        dataset.HighBit = 11
+        dataset.PixelRepresentation = 0
+        data = pixels.astype(np.uint16).tobytes()
+        dataset.PixelData = encapsulate([data]) if meta.TransferSyntaxUID.is_compressed else data
+    for key, value in extra.items():
+        setattr(dataset, key, value)
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def test_grayscale_jpeg_decodes_at_source_resolution():
+    decoded = decode_image(encode(Image.fromarray(gradient()), "JPEG"), "a.jpg")
+    assert decoded.pixels.shape == (300, 400) and decoded.pixels.dtype == np.uint8
+    assert decoded.source_format == "JPEG" and decoded.notes == []
+
+
+def test_rgb_jpeg_becomes_grayscale():
+    rgb = np.repeat(gradient()[..., None], 3, axis=2)
+    decoded = decode_image(encode(Image.fromarray(rgb), "JPEG", quality=95), "rgb.jpg")
+    assert decoded.pixels.ndim == 2
+    assert np.abs(decoded.pixels.astype(int) - gradient()).mean() < 3
+
+
+def test_sixteen_bit_png_is_stretched_to_eight_bits():
+    wide = gradient().astype(np.uint16) * 16 + 100
+    decoded = decode_image(encode(Image.fromarray(wide), "PNG"), "deep.png")
+    assert decoded.pixels.min() == 0 and decoded.pixels.max() == 255
+    assert any("bit" in note for note in decoded.notes)
+    correlation = np.corrcoef(decoded.pixels.ravel(), gradient().ravel())[0, 1]
+    assert correlation > 0.99
+
+
+def test_rgba_png_alpha_is_composited_on_black():
+    rgba = np.zeros((300, 400, 4), np.uint8)
+    rgba[..., :3] = 200
+    rgba[:, :200, 3] = 255
+    decoded = decode_image(encode(Image.fromarray(rgba, "RGBA"), "PNG"), "alpha.png")
+    assert decoded.pixels[:, :200].mean() == pytest.approx(200, abs=1)
+    assert decoded.pixels[:, 200:].max() == 0
+    assert any("Transparency" in note for note in decoded.notes)
+
+
+def test_cmyk_jpeg_is_converted():
+    cmyk = Image.fromarray(np.repeat(gradient()[..., None], 3, axis=2)).convert("CMYK")
+    decoded = decode_image(encode(cmyk, "JPEG"), "print.jpg")
+    assert decoded.pixels.shape == (300, 400)
+    assert any("CMYK" in note for note in decoded.notes)
+
+
+def test_palette_and_gray_alpha_pngs_decode():
+    gray = Image.fromarray(gradient())
+    assert decode_image(encode(gray.convert("P"), "PNG"), "p.png").pixels.shape == (300, 400)
+    assert decode_image(encode(gray.convert("LA"), "PNG"), "la.png").pixels.shape == (300, 400)
+
+
+def test_dicom_monochrome2_applies_window():
+    raw = (gradient().astype(np.uint16) * 16)
+    decoded = decode_image(dicom_bytes(raw, WindowCenter=2048, WindowWidth=1024), "x.dcm")
+    assert decoded.source_format == "DICOM"
+    assert decoded.pixels.shape == raw.shape
+    assert any("window" in note.lower() for note in decoded.notes)
+    assert (decoded.pixels == 0).mean() > 0.2 and (decoded.pixels == 255).mean() > 0.1
+
+
+def test_dicom_monochrome1_is_inverted():
+    raw = gradient().astype(np.uint16) * 16
+    normal = decode_image(dicom_bytes(raw), "m2.dcm").pixels.astype(int)
+    inverted = decode_image(dicom_bytes(raw, "MONOCHROME1"), "m1.dcm").pixels.astype(int)
+    assert np.abs((255 - inverted) - normal).max() <= 1
+
+
+def test_dicom_without_preamble_extension_only():
+    data = dicom_bytes(gradient().astype(np.uint16))
+    assert decode_image(data[132:], "no_preamble.dcm").pixels.shape == (300, 400)
+
+
+@pytest.mark.parametrize(
+    "data, name, fragment",
+    [
+        (b"", "empty.png", "empty"),
+        (b"hello, this is a clinical note\n" * 10, "note.txt", "not an image"),
+        (bytes(range(256)) * 40, "noise.jpg", "not an image"),
+        (encode(Image.fromarray(gradient(40, 40)), "PNG"), "tiny.png", "at least 64"),
+        (encode(Image.fromarray(gradient()), "GIF"), "anim.gif", "GIF"),
+        (encode(Image.fromarray(gradient()), "JPEG")[:600], "cut.jpg", "truncated"),
+    ],
+)
+def test_bad_raster_input_is_refused_with_a_readable_message(data, name, fragment):
+    with pytest.raises(ImageInputError) as caught:
+        decode_image(data, name)
+    assert fragment.lower() in str(caught.value).lower()
+    assert name in str(caught.value) or name == ""
+
+
+def huge_png_header(width: int, height: int) -> bytes:
+    """A PNG that declares an enormous size but carries almost no data."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_declared_huge_png_is_refused_before_decoding():
+    with pytest.raises(ImageInputError, match="megapixels"):
+        decode_image(huge_png_header(50_000, 50_000), "bomb.png")
+
+
+def test_dicom_without_pixel_data_is_refused():
+    with pytest.raises(ImageInputError, match="without pixel data"):
+        decode_image(dicom_bytes(None), "report.dcm")
+
+
+def test_dicom_with_undecodable_transfer_syntax_is_refused():
+    data = dicom_bytes(gradient().astype(np.uint16), transfer_syntax=JPEG2000Lossless)
+    with pytest.raises(ImageInputError) as caught:
+        decode_image(data, "j2k.dcm")
+    assert "j2k.dcm" in str(caught.value)
+
+
+def test_read_image_reports_missing_file(tmp_path):
+    with pytest.raises(ImageInputError, match="cannot be read"):
+        read_image(tmp_path / "gone.png")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=4096), st.sampled_from(["x.jpg", "x.png", "x.dcm", ""]))
+def test_arbitrary_bytes_only_raise_the_project_error(data, name):
+    try:
+        decoded = decode_image(data, name)
+    except ImageInputError:
+        return
+    assert decoded.pixels.dtype == np.uint8 and decoded.pixels.ndim == 2
+
+
+def test_model_input_shape_range_and_resolution_independence(xray_pixels):
+    full = to_model_input(xray_pixels, 160)
+    small = np.asarray(Image.fromarray(xray_pixels).resize((224, 224), Image.BILINEAR))
+    reduced = to_model_input(small, 160)
+    assert full.shape == (160, 160, 1) and full.dtype == np.float32
+    assert 0 <= full.min() and full.max() <= 255
+    assert np.abs(full - reduced).mean() < 8
+
+
+def test_full_resolution_and_224_copy_give_nearly_the_same_probability(classifier, val_images):
+    differences = []
+    for path, _ in val_images:
+        pixels = read_image(path).pixels
+        copy = np.asarray(Image.open(io.BytesIO(encode(Image.fromarray(pixels).resize((224, 224)), "JPEG", quality=95))))
+        differences.append(abs(classifier.probability_of(pixels) - classifier.probability_of(copy)))
+    assert np.median(differences) < 0.02
+    assert max(differences) < 0.1

@@ -1,0 +1,83 @@
+"""One short training run on a handful of real images writes every artifact the app needs."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.artifacts import CARD_FILE, MODEL_FILE, VALIDATION_SCORES_FILE, read_scores
+from model.inference import load_classifier
+from model.train import main as train_main
+from tests.conftest import DATA_ROOT, PROJECT_ROOT
+
+CARD_KEYS = {
+    "version", "trained_at", "image_size", "temperature", "threshold", "seed", "data", "hyperparameters",
+    "library_versions", "training_wall_time_seconds", "history", "validation_metrics", "calibration",
+    "architecture",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tiny")
+    for name in ("NORMAL", "PNEUMONIA"):
+        target = root / "train" / name
+        target.mkdir(parents=True)
+        for source in sorted((DATA_ROOT / "train" / name).iterdir())[:16]:
+            shutil.copyfile(source, target / source.name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_dataset, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("artifacts")
+    status = train_main(
+        ["--data", str(tiny_dataset), "--out", str(out), "--epochs", "1", "--image-size", "64",
+         "--batch-size", "8", "--validation-fraction", "0.25", "--seed", "5"]
+    )
+    assert status == 0
+    return out
+
+
+def test_training_writes_every_artifact(trained):
+    assert {MODEL_FILE, CARD_FILE, VALIDATION_SCORES_FILE} <= {p.name for p in trained.iterdir()}
+    card = json.loads((trained / CARD_FILE).read_text())
+    assert CARD_KEYS <= card.keys()
+    assert card["seed"] == 5 and card["image_size"] == 64
+    assert card["hyperparameters"]["epochs_run"] == 1
+    counts = card["data"]["train"]["counts"], card["data"]["validation"]["counts"]
+    assert sum(c["NORMAL"] + c["PNEUMONIA"] for c in counts) == 32
+    assert card["data"]["train"]["image_size"]["width"]["median"] == 224
+    assert len(card["history"]["val_auc"]) == 1
+    assert card["temperature"] > 0 and 0 <= card["threshold"] <= 1
+
+
+def test_written_scores_match_the_saved_model(trained, tiny_dataset):
+    classifier = load_classifier(trained)
+    scores = read_scores(trained / VALIDATION_SCORES_FILE)
+    assert len(scores.files) == classifier.card["validation_metrics"]["n"]
+    from model.preprocessing import read_image
+
+    recomputed = [classifier.probability_of(read_image(tiny_dataset / f).pixels) for f in scores.files]
+    assert np.allclose(recomputed, scores.probabilities, atol=1e-4)
+    assert (scores.probabilities[scores.labels == 1] >= classifier.threshold).mean() >= 0.95
+
+
+def test_mirrored_strategy_trains_on_two_logical_cpus(tiny_dataset, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "model.train", "--data", str(tiny_dataset), "--out", str(tmp_path),
+         "--epochs", "1", "--image-size", "64", "--batch-size", "8", "--validation-fraction", "0.25",
+         "--strategy", "mirrored"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    card = json.loads((tmp_path / CARD_FILE).read_text())
+    assert card["hyperparameters"]["strategy"] == "mirrored"
+    assert card["hyperparameters"]["replicas"] == 2
+    assert "val_auc" in result.stdout and "Validation:" in result.stdout
