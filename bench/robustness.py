@@ -21,14 +21,14 @@ from model.dataset import list_labelled_files  # noqa: E402
 from model.inference import Classifier, load_classifier  # noqa: E402
 from model.metrics import binary_metrics  # noqa: E402
 from model.preprocessing import read_image  # noqa: E402
-from model.shifts import BENCHMARK_SHIFTS  # noqa: E402
+from model.shifts import BENCHMARK_SHIFTS, probabilities_under_shifts  # noqa: E402
 
 
 def score_under_shifts(classifier: Classifier, images: list[np.ndarray], labels: np.ndarray) -> list[tuple]:
     rows = []
-    for name, shift in BENCHMARK_SHIFTS.items():
-        inputs = np.stack([classifier.model_input(shift(pixels)) for pixels in images])
-        metrics = binary_metrics(labels, classifier.probabilities(inputs), classifier.threshold)
+    probabilities = probabilities_under_shifts(classifier, images, BENCHMARK_SHIFTS)
+    for name, column in zip(BENCHMARK_SHIFTS, probabilities.T):
+        metrics = binary_metrics(labels, column, classifier.threshold)
         rows.append((name, metrics["auroc"], metrics["sensitivity"], metrics["specificity"], metrics["accuracy"]))
     return rows
 

@@ -1,8 +1,9 @@
 """Training-time augmentation for chest X-rays.
 
 Later X-rays differ from the training ones in exposure, contrast and framing,
-so intensity changes are strong; geometry changes stay small because a chest
-film is never upside down (no vertical flips) and left/right anatomy matters.
+so intensity changes are strong, and zooming out leaves a black border as a
+wider or scanned film does; rotations stay small because a chest film is never
+upside down (no vertical flips) and left/right anatomy matters.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def build_augmenter(seed: int) -> keras.Sequential:
         [
             layers.RandomRotation(0.025, fill_mode="reflect", seed=seed),
             layers.RandomTranslation(0.07, 0.07, fill_mode="reflect", seed=seed + 1),
-            layers.RandomZoom((-0.2, 0.1), fill_mode="reflect", seed=seed + 2),
+            layers.RandomZoom((-0.2, 0.25), fill_mode="constant", fill_value=0.0, seed=seed + 2),
             layers.RandomBrightness(0.2, value_range=(0.0, 1.0), seed=seed + 3),
             layers.RandomContrast(0.4, value_range=(0.0, 1.0), seed=seed + 4),
             layers.GaussianNoise(0.015, seed=seed + 5),

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pydicom
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pydicom.datadict import dictionary_has_tag
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
@@ -27,6 +28,10 @@ MAX_PIXELS = 100_000_000
 ACCEPTED_PIL_FORMATS = {"JPEG", "MPO", "PNG"}
 CLAHE_CLIP_LIMIT = 2.0
 CLAHE_TILES = (8, 8)
+# The training images were all squashed to this square before the network saw
+# them; uploads take the same route, so a full-resolution original and a copy
+# of the training size reach the network through the same resampling.
+SOURCE_SIZE = 224
 
 
 @dataclass
@@ -77,6 +82,12 @@ def _decode_dicom(data: bytes, name: str) -> DecodedImage:
         dataset = pydicom.dcmread(io.BytesIO(data), force=True)
     except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise ImageInputError(f"{_label(name)} is not a readable DICOM file ({error}).") from error
+    if data[128:132] != b"DICM" and not any(dictionary_has_tag(tag) for tag in dataset.keys()):
+        # Read with force=True, any bytes parse as a few unknown elements; a real file has standard ones.
+        raise ImageInputError(
+            f"{_label(name)} is not a DICOM file (no DICOM header or standard elements); "
+            "upload a JPEG, PNG or DICOM (.dcm) file."
+        )
     if "PixelData" not in dataset:
         raise ImageInputError(
             f"{_label(name)} is a DICOM file without pixel data (perhaps a report or structured document)."
@@ -207,6 +218,7 @@ def to_model_input(pixels: np.ndarray, image_size: int) -> np.ndarray:
     Resizing first and equalising second makes a full-resolution original and a
     small copy of it give nearly the same input.
     """
-    resized = cv2.resize(pixels, (image_size, image_size), interpolation=cv2.INTER_AREA)
+    square = cv2.resize(pixels, (SOURCE_SIZE, SOURCE_SIZE), interpolation=cv2.INTER_AREA)
+    resized = cv2.resize(square, (image_size, image_size), interpolation=cv2.INTER_AREA)
     clahe = cv2.createCLAHE(clipLimit=CLAHE_CLIP_LIMIT, tileGridSize=CLAHE_TILES)
     return clahe.apply(resized).astype(np.float32)[..., np.newaxis]

@@ -7,10 +7,14 @@ mild ones.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from skimage import exposure
+
+if TYPE_CHECKING:
+    from model.inference import Classifier
 
 Shift = Callable[[np.ndarray], np.ndarray]
 
@@ -88,3 +92,16 @@ TEST_TIME_SHIFTS: dict[str, Shift] = {
     "contrast 0.85": contrast(0.85),
     "contrast 1.15": contrast(1.15),
 }
+
+
+def probabilities_under_shifts(
+    classifier: "Classifier", images: list[np.ndarray], shifts: dict[str, Shift]
+) -> np.ndarray:
+    """Calibrated probabilities of each decoded image (rows) under each shift (columns)."""
+    return np.stack(
+        [
+            classifier.probabilities(np.stack([classifier.model_input(shift(pixels)) for pixels in images]))
+            for shift in shifts.values()
+        ],
+        axis=1,
+    )

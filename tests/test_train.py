@@ -13,6 +13,9 @@ import pytest
 
 from model.artifacts import CARD_FILE, MODEL_FILE, VALIDATION_SCORES_FILE, read_scores
 from model.inference import load_classifier
+from model.metrics import binary_metrics
+from model.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE, load_ood
+from model.preprocessing import read_image
 from model.train import main as train_main
 from tests.conftest import DATA_ROOT, PROJECT_ROOT
 
@@ -46,7 +49,9 @@ def trained(tiny_dataset, tmp_path_factory) -> Path:
 
 
 def test_training_writes_every_artifact(trained):
-    assert {MODEL_FILE, CARD_FILE, VALIDATION_SCORES_FILE} <= {p.name for p in trained.iterdir()}
+    assert {MODEL_FILE, CARD_FILE, VALIDATION_SCORES_FILE, OOD_STATS_FILE, OOD_SUMMARY_FILE} <= {
+        p.name for p in trained.iterdir()
+    }
     card = json.loads((trained / CARD_FILE).read_text())
     assert CARD_KEYS <= card.keys()
     assert card["seed"] == 5 and card["image_size"] == 64
@@ -56,17 +61,18 @@ def test_training_writes_every_artifact(trained):
     assert card["data"]["train"]["image_size"]["width"]["median"] == 224
     assert len(card["history"]["val_auc"]) == 1
     assert card["temperature"] > 0 and 0 <= card["threshold"] <= 1
+    assert "threshold_without_shifts" in card["threshold_selection"]
+    assert card["ood"]["threshold"] == load_ood(trained).threshold
 
 
 def test_written_scores_match_the_saved_model(trained, tiny_dataset):
     classifier = load_classifier(trained)
     scores = read_scores(trained / VALIDATION_SCORES_FILE)
     assert len(scores.files) == classifier.card["validation_metrics"]["n"]
-    from model.preprocessing import read_image
-
     recomputed = [classifier.probability_of(read_image(tiny_dataset / f).pixels) for f in scores.files]
     assert np.allclose(recomputed, scores.probabilities, atol=1e-4)
-    assert (scores.probabilities[scores.labels == 1] >= classifier.threshold).mean() >= 0.95
+    metrics = binary_metrics(scores.labels, scores.probabilities, classifier.threshold)
+    assert metrics["confusion_matrix"] == classifier.card["validation_metrics"]["confusion_matrix"]
 
 
 def test_mirrored_strategy_trains_on_two_logical_cpus(tiny_dataset, tmp_path):

@@ -1,0 +1,195 @@
+"""The audit trail: each clinician's own read of an image, next to what the model said.
+
+Entries live in a local SQLite file so a review survives the browser session
+and can be exported. The file is never recreated or repaired here: a damaged,
+foreign or locked database raises AuditStoreError and is left exactly as it
+was, because silently starting a fresh file would lose earlier reads.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sqlite3
+from contextlib import closing
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+from model.errors import AuditStoreError
+
+AUDIT_DB_ENV = "XRAY_AUDIT_DB"
+DEFAULT_AUDIT_DB = Path.home() / ".xray_review" / "audit.sqlite3"
+READS = ("agree", "disagree", "unsure")
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 5.0
+# Cells that start like this run as formulas when the CSV is opened in a spreadsheet.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+SCHEMA = """
+CREATE TABLE reads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_at TEXT NOT NULL,
+    image_sha256 TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    probability REAL NOT NULL,
+    threshold REAL NOT NULL,
+    model_label TEXT NOT NULL,
+    clinician_read TEXT NOT NULL CHECK (clinician_read IN ('agree', 'disagree', 'unsure')),
+    note TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One recorded review; probability is the calibrated probability of pneumonia."""
+
+    id: int
+    recorded_at: str
+    image_sha256: str
+    file_name: str
+    model_version: str
+    probability: float
+    threshold: float
+    model_label: str
+    clinician_read: str
+    note: str
+
+
+ENTRY_FIELDS = tuple(f.name for f in fields(AuditEntry))
+
+
+def default_audit_path() -> Path:
+    """XRAY_AUDIT_DB when set, else a file in the user's home that outlives the app's folder."""
+    return Path(os.environ.get(AUDIT_DB_ENV, DEFAULT_AUDIT_DB)).expanduser()
+
+
+def _explain(error: sqlite3.Error, path: Path) -> AuditStoreError:
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return AuditStoreError(
+            f"The audit database {path} is busy (another program holds a lock on it); nothing was changed. "
+            "Try again in a moment."
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return AuditStoreError(
+            f"The audit database {path} is damaged or is not an audit database; it was left untouched. "
+            f"Move it aside (keep it: it may hold earlier reads) or set {AUDIT_DB_ENV} to another file."
+        )
+    return AuditStoreError(f"The audit database {path} cannot be used ({error}); nothing was changed.")
+
+
+class AuditStore:
+    """Reads and writes of one audit database file; a connection per call, so any thread may use it."""
+
+    def __init__(self, path: str | Path | None = None, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.path = Path(path) if path is not None else default_audit_path()
+        self.busy_timeout = busy_timeout
+        self._prepare()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        except sqlite3.Error as error:
+            raise _explain(error, self.path) from error
+        return connection
+
+    def _prepare(self) -> None:
+        """Create the table in a new or empty file; refuse anything else that is not ours.
+
+        The version is read again inside the write lock: two processes may
+        open a new file at once, and only one may create the table.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise AuditStoreError(f"The folder for the audit database {self.path} cannot be created ({error}).") from error
+        if self.path.is_dir():
+            raise AuditStoreError(f"The audit database path {self.path} is a folder, not a file.")
+        with closing(self._connect()) as connection:
+            try:
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if version == SCHEMA_VERSION:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    return
+                if version != 0 or tables != 0:
+                    raise AuditStoreError(
+                        f"{self.path} is a SQLite database of another program or format (schema version {version}); "
+                        f"it was left untouched. Set {AUDIT_DB_ENV} to another file."
+                    )
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("BEGIN IMMEDIATE")
+                if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    connection.execute(SCHEMA)
+                    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                connection.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise _explain(error, self.path) from error
+
+    def record(
+        self,
+        *,
+        image_sha256: str,
+        file_name: str,
+        model_version: str,
+        probability: float,
+        threshold: float,
+        model_label: str,
+        clinician_read: str,
+        note: str = "",
+    ) -> AuditEntry:
+        """Store one read in its own transaction and return it as stored."""
+        if clinician_read not in READS:
+            raise ValueError(f"clinician_read must be one of {READS}, not {clinician_read!r}.")
+        values = {
+            "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "image_sha256": image_sha256,
+            "file_name": file_name,
+            "model_version": model_version,
+            "probability": float(probability),
+            "threshold": float(threshold),
+            "model_label": model_label,
+            "clinician_read": clinician_read,
+            "note": note,
+        }
+        columns = ", ".join(values)
+        placeholders = ", ".join(f":{name}" for name in values)
+        with closing(self._connect()) as connection:
+            try:
+                connection.execute("PRAGMA synchronous=FULL")
+                connection.execute("BEGIN IMMEDIATE")
+                cursor = connection.execute(f"INSERT INTO reads ({columns}) VALUES ({placeholders})", values)
+                connection.execute("COMMIT")
+            except sqlite3.Error as error:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise _explain(error, self.path) from error
+        return AuditEntry(id=int(cursor.lastrowid), **values)
+
+    def entries(self) -> list[AuditEntry]:
+        """Every read, oldest first."""
+        with closing(self._connect()) as connection:
+            try:
+                rows = connection.execute(f"SELECT {', '.join(ENTRY_FIELDS)} FROM reads ORDER BY id").fetchall()
+            except sqlite3.Error as error:
+                raise _explain(error, self.path) from error
+        return [AuditEntry(*row) for row in rows]
+
+    def export_csv(self) -> bytes:
+        """All reads as UTF-8 CSV for a download button."""
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=ENTRY_FIELDS)
+        writer.writeheader()
+        for entry in self.entries():
+            writer.writerow({key: _spreadsheet_safe(value) for key, value in asdict(entry).items()})
+        return buffer.getvalue().encode("utf-8")
+
+
+def _spreadsheet_safe(value: object) -> object:
+    """Free text that a spreadsheet would run as a formula is prefixed with a quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value

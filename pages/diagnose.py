@@ -1,0 +1,27 @@
+"""Diagnose: upload chest X-rays, get the model's call with a calibrated probability, how far to trust it, and why."""
+import streamlit as st
+
+from model.triage import by_probability
+from ui import diagnose
+
+st.title("Diagnose")
+files = diagnose.chosen_files()
+if not files:
+    st.info("Upload one or more chest X-rays, or try a sample, to get the model's call and its explanation.")
+    st.stop()
+
+assessments = diagnose.assessments(files)
+for failed in (a for a in assessments if not a.ok):
+    st.error(failed.error, icon="🚫")
+ranked = by_probability(assessments)
+if not ranked:
+    st.stop()
+
+chosen = diagnose.triage_table(ranked) if len(ranked) > 1 else ranked[0]
+st.header(chosen.name)
+diagnose.result_panel(chosen)
+diagnose.audit_panel(chosen)
+settings, count = diagnose.explanation_settings()
+explanation, views = diagnose.explanation_panel(chosen, settings, count)
+diagnose.faithfulness_panel(chosen, explanation, views.label)
+diagnose.report_button(chosen, explanation, views)

@@ -1,0 +1,410 @@
+"""Streamlit pieces of the Diagnose page: where the files come from, the cached work, and the panels."""
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from model.audit import AUDIT_DB_ENV, READS, AuditStore, default_audit_path
+from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES
+from model.errors import AuditStoreError
+from model.explain import (
+    HOW_TO_READ,
+    SEGMENTATION_PARAMETERS,
+    ExplanationViews,
+    LimeExplanation,
+    LimeSettings,
+    explain_with_lime,
+    explanation_views,
+    grad_cam,
+)
+from model.faithfulness import FaithfulnessCurves, deletion_insertion, random_importance
+from model.figures import grad_cam_heatmap_figure, lime_heatmap_figure, to_png
+from model.inference import Classifier
+from model.ood import OodModel, load_ood
+from model.report import build_report
+from model.triage import (
+    NEAR_THRESHOLD_CAUTION,
+    OOD_WARNING,
+    UNRELIABLE_CAPTION,
+    Assessment,
+    assess_files,
+    certainty_sentence,
+    digest_of,
+    interval_range,
+    interval_text,
+    is_near_threshold,
+    uncertainty_caution,
+)
+from ui.resources import DISCLAIMER, artifacts_dir, classifier
+
+REVIEW_PATH = "review_path"
+SOURCE = "diagnose_source"
+PINNED = "diagnose_pinned_file"
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
+UPLOAD_TYPES = sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
+DEFAULT_OPACITY = 0.45
+MAX_REGIONS_SHOWN = 15
+FIGURE_DPI = 120  # sharp enough for a page column; twice that doubles the encoding time of every rerun
+# LIME first: it was the more faithful method over the validation split (bench/results/faithfulness.txt).
+FAITHFULNESS_METHODS = ("LIME", "Grad-CAM", "random")
+METHOD_COLOURS = {"LIME": "#54A24B", "Grad-CAM": "#E45756", "random": "#9D9D9D"}
+FAITHFULNESS_HOW_TO_READ = (
+    "Deletion blurs away the pixels a method ranks most important first and follows the probability of the "
+    "class explained: a faithful explanation makes it fall fast (small area under the curve). Insertion starts "
+    "from the blurred image and restores the most important pixels first: it should rise fast (large area). "
+    "The random ordering is the baseline to beat on this image. A blurred X-ray reads as haze, which this model "
+    "calls PNEUMONIA, so for PNEUMONIA the deletion curve falls slowly whatever the ordering."
+)
+RECENT_READS = 10
+
+
+def _choose_source(source: str) -> None:
+    st.session_state[SOURCE] = source
+
+
+def sample_paths() -> list[Path]:
+    return sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _take_review_request() -> None:
+    """Honour another page's request (st.session_state["review_path"]) once, then forget it."""
+    if REVIEW_PATH not in st.session_state:
+        return
+    path = Path(st.session_state.pop(REVIEW_PATH))
+    try:
+        st.session_state[PINNED] = (path.name, path.read_bytes())
+    except OSError as error:
+        st.error(f"'{path.name}' could not be opened for review ({error.strerror}).")
+        return
+    st.session_state[SOURCE] = "review"
+
+
+def chosen_files() -> list[tuple[str, bytes]]:
+    """The (name, bytes) pairs to assess, from the source the user touched last."""
+    _take_review_request()
+    uploads = st.file_uploader(
+        "Chest X-rays: JPEG, PNG or DICOM; several at once give a triage list",
+        type=UPLOAD_TYPES,
+        accept_multiple_files=True,
+        key="diagnose_uploads",
+        on_change=_choose_source,
+        args=("upload",),
+    )
+    samples = {path.name: path for path in sample_paths()}
+    sample = st.selectbox(
+        "…or try a sample",
+        list(samples),
+        index=None,
+        placeholder="Choose a sample X-ray (validation images the model never trained on)",
+        key="diagnose_sample",
+        on_change=_choose_source,
+        args=("sample",),
+    )
+    source = st.session_state.get(SOURCE)
+    if source == "review" and PINNED in st.session_state:
+        return [st.session_state[PINNED]]
+    if sample and (source == "sample" or not uploads):
+        return [(sample, samples[sample].read_bytes())]
+    return [(upload.name, upload.getvalue()) for upload in uploads or []]
+
+
+@st.cache_resource(show_spinner=False)
+def _ood_detector(directory: str) -> tuple[OodModel | None, str]:
+    """The model's out-of-distribution detector, or None and why the page runs without it.
+
+    The reason is cached too, so a model packaged without a detector is not
+    searched and hashed again on every rerun.
+    """
+    unavailable = "Uploads cannot be checked for being unlike the training X-rays"
+    try:
+        return load_ood(directory), ""
+    except FileNotFoundError:
+        return None, f"{unavailable}: this model was packaged without that check."
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        return None, f"{unavailable}: {error}"
+
+
+def ood_detector() -> tuple[OodModel | None, str]:
+    return _ood_detector(str(artifacts_dir()))
+
+
+@st.cache_data(show_spinner="Reading, scoring and checking…", max_entries=16)
+def _assess(
+    files: tuple[tuple[str, bytes], ...], model_version: str, with_ood: bool, _classifier: Classifier,
+    _ood: OodModel | None,
+) -> list[Assessment]:
+    """Cached per files, model and whether the image check ran (the unhashed detector is not in the key)."""
+    return assess_files(_classifier, files, _ood)
+
+
+def assessments(files: Sequence[tuple[str, bytes]]) -> list[Assessment]:
+    model = classifier()
+    detector, _ = ood_detector()
+    return _assess(tuple(files), model.version, detector is not None, model, detector)
+
+
+def triage_table(ranked: Sequence[Assessment]) -> Assessment:
+    """The batch, most likely pneumonia first; the selected row (by default the top one) is opened."""
+    st.subheader("Triage")
+    frame = pd.DataFrame(
+        {
+            "file": [a.name for a in ranked],
+            "label": [a.label_name for a in ranked],
+            "probability": [a.probability for a in ranked],
+            "range": [interval_range(a.uncertainty) for a in ranked],
+            "trust": [", ".join(a.trust_flags) for a in ranked],
+            "flags": [", ".join(a.flags) for a in ranked],
+        }
+    )
+    unreliable = [a.unreliable for a in ranked]
+    event = st.dataframe(
+        frame.style.apply(lambda row: ["color: gray" if unreliable[row.name] else ""] * len(row), axis=1),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="triage_" + digest_of("".join(a.digest for a in ranked).encode())[:12],
+        column_config={
+            "probability": st.column_config.ProgressColumn(
+                "probability of pneumonia", min_value=0.0, max_value=1.0, format="percent"
+            ),
+            "range": st.column_config.TextColumn("range under small shifts"),
+            "trust": st.column_config.TextColumn(
+                "trust", help="Unlike training X-rays: the result is unreliable. Uncertain: the range crosses "
+                "the threshold."
+            ),
+        },
+    )
+    st.caption(
+        "Select a row to review that image; the most likely pneumonia is open by default. Greyed rows are "
+        "images unlike the training X-rays: their results are unreliable."
+    )
+    rows = event.selection.rows
+    return ranked[rows[0]] if rows and rows[0] < len(ranked) else ranked[0]
+
+
+def _greyed(text: str, grey: bool) -> str:
+    return f":gray[{text}]" if grey else text
+
+
+def result_panel(assessment: Assessment) -> None:
+    """The call with its trust signals; an image unlike the training X-rays gets its result greyed."""
+    unreliable, spread = assessment.unreliable, assessment.uncertainty
+    if unreliable:
+        reasons = "\n".join(f"- {reason}" for reason in assessment.ood.reasons)
+        st.error(f"**Image unlike the training X-rays.** {OOD_WARNING}\n\n{reasons}", icon="🚫")
+    label, probability, threshold = st.columns(3)
+    label.metric("Result", _greyed(assessment.label_name, unreliable))
+    probability.metric(
+        "Probability of pneumonia",
+        _greyed(f"{assessment.probability:.1%}", unreliable),
+        delta=interval_text(spread),
+        delta_color="orange" if spread.straddles_threshold else "off",
+        delta_arrow="off",
+        help="The range is the lowest to highest probability over slightly cropped, shifted and re-exposed "
+        "copies of the image.",
+    )
+    threshold.metric("Operating threshold", f"{assessment.threshold:.1%}")
+    if unreliable:
+        st.caption(UNRELIABLE_CAPTION)
+    st.markdown(_greyed(certainty_sentence(assessment.probability, assessment.threshold), unreliable))
+    if spread.straddles_threshold:
+        st.warning(uncertainty_caution(spread), icon="⚠️")
+    if is_near_threshold(assessment.probability, assessment.threshold):
+        st.warning(NEAR_THRESHOLD_CAUTION, icon="⚠️")
+    for note in assessment.image.notes:
+        st.info(note, icon="ℹ️")
+    _, unavailable = ood_detector()
+    if unavailable:
+        st.info(unavailable, icon="ℹ️")
+
+
+def explanation_settings() -> tuple[LimeSettings, int]:
+    """LIME's settings and how many regions to show; changing only the latter never reruns LIME."""
+    defaults = LimeSettings()
+    with st.expander("Explanation settings"):
+        algorithm = st.selectbox("Segmentation algorithm", list(SEGMENTATION_PARAMETERS), key="lime_algorithm")
+        knob = SEGMENTATION_PARAMETERS[algorithm]
+        parameter = st.slider(
+            knob.name.capitalize(), knob.minimum, knob.maximum, knob.default, knob.step, help=knob.help,
+            key=f"lime_{algorithm}_parameter",
+        )
+        samples = st.slider(
+            "Perturbation samples", 200, 5000, defaults.num_samples, 100,
+            help="More samples give a steadier explanation and take longer.", key="lime_samples",
+        )
+        count = st.slider("Regions shown", 1, MAX_REGIONS_SHOWN, 5, key="lime_regions")
+        seed = st.number_input(
+            "Random seed", 0, 2**31 - 1, defaults.seed, help="The same seed gives the same explanation.",
+            key="lime_seed",
+        )
+    return LimeSettings(algorithm, int(parameter), int(samples), int(seed)), int(count)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _lime(
+    digest: str, settings: LimeSettings, model_version: str, _classifier: Classifier, _assessment: Assessment
+) -> LimeExplanation:
+    text = f"LIME: scoring {settings.num_samples} perturbed copies of the image…"
+    bar = st.progress(0.0, text=text)
+    explanation = explain_with_lime(
+        _classifier, _assessment.model_input, settings, lambda done: bar.progress(done, text=text)
+    )
+    bar.empty()
+    return explanation
+
+
+def explanation_panel(
+    assessment: Assessment, settings: LimeSettings, count: int
+) -> tuple[LimeExplanation, ExplanationViews]:
+    """LIME beside Grad-CAM for the class the user picks (the predicted one by default)."""
+    model = classifier()
+    st.subheader("Why")
+    explanation = _lime(assessment.digest, settings, model.version, model, assessment)
+    choice, slider = st.columns(2)
+    label = choice.radio(
+        "Show the evidence for", (1, 0), index=0 if assessment.label == 1 else 1,
+        format_func=CLASS_NAMES.__getitem__, horizontal=True, key=f"evidence_{assessment.digest}",
+    )
+    opacity = slider.slider("Heatmap opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="heatmap_opacity")
+    cam = grad_cam(model.network, assessment.model_input, label)
+    views = explanation_views(assessment.image.pixels, explanation, cam, label, count, opacity)
+    lime_column, cam_column = st.columns(2)
+    lime_column.image(to_png(lime_heatmap_figure(views), FIGURE_DPI), width="stretch")
+    cam_column.image(to_png(grad_cam_heatmap_figure(views), FIGURE_DPI), width="stretch")
+    st.markdown(f"**Agreement of LIME and Grad-CAM:** {views.agreement.sentence()}")
+    regions, top, pros_cons = st.columns(3)
+    regions.image(views.boundaries, caption=f"{explanation.region_count} LIME regions ({settings.algorithm})")
+    top.image(views.top_regions, caption=f"Top {count} regions supporting {CLASS_NAMES[label]}, rest dimmed")
+    pros_cons.image(views.pros_cons, caption=f"Strongest {count} regions: green for {CLASS_NAMES[label]}, red against")
+    st.caption(f"{HOW_TO_READ} LIME's local linear model explains R² = {explanation.score:.2f} of the changes.")
+    return explanation, views
+
+
+@st.cache_data(show_spinner="Measuring how faithful the explanations are…", max_entries=32)
+def _faithfulness(
+    digest: str, settings: LimeSettings, label: int, model_version: str, _classifier: Classifier,
+    _assessment: Assessment, _explanation: LimeExplanation,
+) -> dict[str, FaithfulnessCurves]:
+    """Curves of the three orderings; the random one is seeded with LIME's seed, so the page is repeatable."""
+    model_input = _assessment.model_input
+    importance = {
+        "LIME": _explanation.weight_map(label),
+        "Grad-CAM": grad_cam(_classifier.network, model_input, label),
+        "random": random_importance(model_input.shape[:2], settings.seed),
+    }
+    return {
+        method: deletion_insertion(_classifier, model_input, importance[method], label)
+        for method in FAITHFULNESS_METHODS
+    }
+
+
+def faithfulness_figure(curves: dict[str, FaithfulnessCurves], class_name: str) -> go.Figure:
+    figure = make_subplots(
+        rows=1, cols=2, shared_yaxes=True,
+        subplot_titles=("Deletion: most important first (lower area is better)",
+                        "Insertion: most important first (higher area is better)"),
+    )
+    for method, curve in curves.items():
+        for column, values in enumerate((curve.deletion, curve.insertion), start=1):
+            figure.add_scatter(
+                x=curve.fractions, y=values, mode="lines+markers", name=method, legendgroup=method,
+                showlegend=column == 1, line={"color": METHOD_COLOURS[method]}, row=1, col=column,
+            )
+    figure.update_xaxes(title_text="share of pixels changed", tickformat=".0%", range=[0, 1])
+    figure.update_yaxes(title_text=f"P({class_name.lower()})", tickformat=".0%", range=[0, 1.02], row=1, col=1)
+    figure.update_layout(height=360, margin={"t": 60})
+    return figure
+
+
+def faithfulness_panel(assessment: Assessment, explanation: LimeExplanation, label: int) -> None:
+    """Deletion and insertion curves of the explanations shown, for the class shown."""
+    model = classifier()
+    with st.expander(f"How faithful are these explanations to the model? (evidence for {CLASS_NAMES[label]})"):
+        curves = _faithfulness(
+            assessment.digest, explanation.settings, label, model.version, model, assessment, explanation
+        )
+        st.plotly_chart(faithfulness_figure(curves, CLASS_NAMES[label]), key=f"faithfulness_{assessment.digest}")
+        areas = pd.DataFrame(
+            {
+                "method": list(curves),
+                "deletion area": [c.deletion_area for c in curves.values()],
+                "insertion area": [c.insertion_area for c in curves.values()],
+            }
+        )
+        areas["insertion − deletion"] = areas["insertion area"] - areas["deletion area"]
+        st.dataframe(areas.style.format(precision=3), hide_index=True, key=f"faithfulness_areas_{assessment.digest}")
+        st.caption(FAITHFULNESS_HOW_TO_READ)
+
+
+def audit_panel(assessment: Assessment) -> None:
+    """The clinician's own read, stored with what the model said; the store's errors are shown, never raised.
+
+    Merely viewing an image creates no database: the file appears with the first saved read.
+    """
+    version = classifier().version
+    key = assessment.digest[:12]
+    with st.form(f"audit_{key}", clear_on_submit=True, border=True):
+        unreliable = f" — {UNRELIABLE_CAPTION}" if assessment.unreliable else ""
+        st.markdown(
+            f"**Your read** — the model says {assessment.label_name} ({assessment.probability:.1%}){unreliable}"
+        )
+        read = st.radio(
+            "Do you agree with the model?", READS, index=None, format_func=str.capitalize,
+            horizontal=True, key=f"audit_read_{key}",
+        )
+        note = st.text_area("Note (optional)", key=f"audit_note_{key}", max_chars=2000, height=68)
+        submitted = st.form_submit_button("Save to the audit trail", icon=":material/save:")
+    if submitted and read is None:
+        st.warning("Choose agree, disagree or unsure before saving.", icon="⚠️")
+    path = default_audit_path()
+    try:
+        if submitted and read is not None:
+            saved = AuditStore(path).record(
+                image_sha256=assessment.digest, file_name=assessment.name, model_version=version,
+                probability=assessment.probability, threshold=assessment.threshold,
+                model_label=assessment.label_name, clinician_read=read, note=note.strip(),
+            )
+            st.success(f"Saved to the audit trail at {saved.recorded_at} ({read}).", icon="✅")
+        if not path.exists():
+            st.caption(f"No reads recorded yet; they will be stored in {path} (set {AUDIT_DB_ENV} to change it).")
+            return
+        store = AuditStore(path)
+        entries, export = store.entries(), store.export_csv()
+    except AuditStoreError as error:
+        st.error(f"Audit trail: {error}", icon="🚫")
+        return
+    with st.expander(f"Audit trail: {len(entries)} read{'' if len(entries) == 1 else 's'} recorded"):
+        if entries:
+            recent = pd.DataFrame([asdict(entry) for entry in reversed(entries[-RECENT_READS:])])
+            st.dataframe(
+                recent[["recorded_at", "file_name", "model_label", "probability", "clinician_read", "note"]],
+                hide_index=True,
+                column_config={"probability": st.column_config.NumberColumn(format="percent")},
+                key="audit_recent",
+            )
+        st.download_button(
+            "Download the audit trail (CSV)", data=export, mime="text/csv", icon=":material/download:",
+            file_name=f"xray_audit_trail_{datetime.now(timezone.utc):%Y%m%d}.csv", on_click="ignore",
+        )
+        st.caption(f"Stored in {path}; set {AUDIT_DB_ENV} to keep it elsewhere.")
+
+
+def report_button(assessment: Assessment, explanation: LimeExplanation, views: ExplanationViews) -> None:
+    """The PDF is drawn only when asked for, so reruns stay fast."""
+    version = classifier().version
+    st.download_button(
+        "Download PDF report",
+        data=lambda: build_report(assessment, explanation, views, version, DISCLAIMER),
+        file_name=f"{Path(assessment.name).stem}_xray_report.pdf",
+        mime="application/pdf",
+        on_click="ignore",
+        icon=":material/download:",
+    )
