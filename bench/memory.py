@@ -51,6 +51,8 @@ def main() -> None:
     parser = bench_parser(__doc__)
     parser.add_argument("--uploads", type=int, default=50)
     args = parser.parse_args()
+    if args.uploads <= GROWTH_FROM:
+        parser.error(f"--uploads must be over {GROWTH_FROM}, where the growth is measured from")
     data_root = args.data or (PROJECT_ROOT / read_card(args.model)["data"]["root"])
     with tempfile.TemporaryDirectory(prefix="memory_bench_") as scratch:
         folder = Path(scratch)

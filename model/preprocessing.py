@@ -26,6 +26,9 @@ from model.errors import ImageInputError
 MIN_SIDE = 64
 MAX_PIXELS = 100_000_000
 ACCEPTED_PIL_FORMATS = {"JPEG", "MPO", "PNG"}
+# Pillow's own decompression-bomb guard, aligned with the app's limit so it
+# neither warns below it nor lets twice as much through.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 CLAHE_CLIP_LIMIT = 2.0
 CLAHE_TILES = (8, 8)
 # The training images were all squashed to this square before the network saw

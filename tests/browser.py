@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,11 +88,13 @@ def answers(url: str) -> bytes | None:
 
 
 @contextmanager
-def streamlit_server(log: Path, env: Mapping[str, str] | None = None) -> Iterator[Server]:
-    """Start the app as the README says, on a free loopback port; stop it on exit."""
+def streamlit_server(
+    log: Path, env: Mapping[str, str] | None = None, launcher: Sequence[str] = (sys.executable, "-m", "streamlit")
+) -> Iterator[Server]:
+    """Start the app as the README says (`streamlit run app.py`) on a free loopback port; stop it on exit."""
     port = free_port()
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        *launcher, "run", "app.py",
         "--server.headless", "true", "--server.port", str(port), "--server.address", HOST,
         "--server.fileWatcherType", "none",
     ]
@@ -126,7 +128,9 @@ def open_diagnose(browser: Browser, url: str) -> Page:
     """A new session (its own browser context) on the Diagnose page, ready for an upload."""
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.goto(url)
-    page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=60_000)
+    ready = page.get_by_test_id("stFileUploaderDropzoneInput").or_(page.get_by_test_id("stException"))
+    ready.first.wait_for(state="attached", timeout=60_000)
+    raise_on_exception(page)
     return page
 
 
@@ -173,7 +177,7 @@ def explanation_image_widths(page: Page) -> list[int]:
 
 
 def shown_percent(text: str) -> tuple[float, float]:
-    """The first percentage in `text` and half its last shown digit, the rounding it may carry."""
+    """The first percentage in `text`, and the rounding its shown digits may carry (half a unit of the last)."""
     match = PERCENT.search(text)
     if match is None:
         raise AssertionError(f"no percentage in {text!r}")
@@ -193,11 +197,12 @@ def open_model_page(page: Page) -> int:
 def screenshot(page: Page, path: Path, height: int | None = None, from_heading: str | None = None) -> Path:
     """The page's content at its full height, or `height` pixels of it from the top or from a heading."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    content = page.get_by_test_id("stMainBlockContainer").evaluate("block => block.scrollHeight")
+    block = page.get_by_test_id("stMainBlockContainer")
     width = page.viewport_size["width"]
-    page.set_viewport_size({"width": width, "height": content + 80})
+    page.set_viewport_size({"width": width, "height": block.evaluate("b => b.scrollHeight") + 80})
     top = 0
     if from_heading is not None:
         top = page.get_by_role("heading", name=from_heading, exact=True).bounding_box()["y"] - 40
-    page.screenshot(path=path, clip={"x": 0, "y": top, "width": width, "height": height or content + 80})
+    bottom = block.evaluate("b => Math.max(...[...b.children].map((c) => c.getBoundingClientRect().bottom)) + 40")
+    page.screenshot(path=path, clip={"x": 0, "y": top, "width": width, "height": height or bottom - top})
     return path

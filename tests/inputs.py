@@ -121,11 +121,11 @@ def blocky_png(pixels: np.ndarray, side: int) -> bytes:
     return encode(Image.fromarray(cv2.resize(coarse, (side, side), interpolation=cv2.INTER_NEAREST)), "PNG")
 
 
-def zip_of(files: dict[str, bytes]) -> bytes:
+def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
+    with zipfile.ZipFile(buffer, "w", compression) as bundle:
+        for name, data in members.items():
+            bundle.writestr(name, data)
     return buffer.getvalue()
 
 

@@ -1,7 +1,6 @@
 """Unpacking uploaded zips: usable archives are unpacked, unsafe or unusable ones refused with a reason."""
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
@@ -9,16 +8,9 @@ import pytest
 
 from model.archive import ArchiveError, unpack_labelled_zip
 from model.dataset import list_labelled_files
+from tests.inputs import make_zip
 
 IMAGE = b"\xff\xd8\xff\xe0 not decoded here, only unpacked"
-
-
-def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as bundle:
-        for name, data in members.items():
-            bundle.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_top_level_class_folders_are_unpacked(tmp_path: Path) -> None:

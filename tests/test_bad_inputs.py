@@ -31,13 +31,16 @@ from tests.inputs import (
     cmyk_jpeg,
     dicom_bytes,
     huge_png_header,
+    make_zip,
     monochrome1_dicom,
     random_bytes,
     rgba_png,
     sixteen_bit_png,
     truncated,
-    zip_of,
 )
+
+# Pillow warns from 89.5 megapixels up; the decoder's own limit (MAX_PIXELS) is what refuses.
+pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 
 DIAGNOSE_PAGE = "pages/diagnose.py"
 SIDE_AT_LIMIT = 10_000
@@ -81,7 +84,7 @@ REFUSED = {
     "1x1 pixel": Refused(lambda x: Upload("dot.png", encode(Image.new("L", (1, 1), 128), "PNG")), "at least 64"),
     "DICOM without pixel data": Refused(lambda x: Upload("report.dcm", dicom_bytes(None)), "without pixel data"),
     "text file named .jpg": Refused(lambda x: Upload("referral.jpg", REFERRAL_NOTE), "not an image"),
-    "zip named .dcm": Refused(lambda x: Upload("study.dcm", zip_of({"NORMAL/a.jpeg": x.data})), "not a DICOM file"),
+    "zip named .dcm": Refused(lambda x: Upload("study.dcm", make_zip({"NORMAL/a.jpeg": x.data})), "not a DICOM file"),
 }
 ACCEPTED = {
     "16-bit PNG": Accepted(lambda x: Upload("deep.png", sixteen_bit_png(x.pixels)), "bit-depth", True),
@@ -159,8 +162,6 @@ def test_refused_file_gets_a_clear_error_and_the_session_goes_on(case, app, xray
     still_serves_a_good_xray(app, val_images)
 
 
-# Pillow warns from 89.5 megapixels up; the decoder's own limit (MAX_PIXELS) is what refuses.
-@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 @pytest.mark.parametrize("case", list(ACCEPTED))
 def test_readable_variant_gets_a_result_with_a_note_and_the_session_goes_on(case, app, xray, val_images):
     expected = ACCEPTED[case]

@@ -76,6 +76,15 @@ def interval(text: str) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def straddles(classifier, data: bytes) -> bool:
+    """Whether the page should mark this upload "uncertain — review", from the model directly."""
+    return uncertainty(classifier, decode_image(data).pixels).straddles_threshold
+
+
+def shows_uncertain(app: AppTest) -> bool:
+    return any(UNCERTAIN_LABEL.capitalize() in warning.value for warning in app.warning)
+
+
 def save_read(app: AppTest, path: Path, read: str | None, note: str = "") -> AppTest:
     """Open the X-ray, fill in the audit form (no read chosen when `read` is None) and press save."""
     upload(app, path)
@@ -161,15 +170,6 @@ def test_another_page_can_open_an_image_for_review(app, val_images):
     assert "review_path" not in app.session_state
     app.slider(key="heatmap_opacity").set_value(0.8).run()
     assert app.header[0].value == path.name, "the reviewed image stays open on the next rerun"
-
-
-def straddles(classifier, data: bytes) -> bool:
-    """Whether the page should mark this upload "uncertain — review", from the model directly."""
-    return uncertainty(classifier, decode_image(data).pixels).straddles_threshold
-
-
-def shows_uncertain(app: AppTest) -> bool:
-    return any(UNCERTAIN_LABEL.capitalize() in warning.value for warning in app.warning)
 
 
 def test_a_photograph_gets_a_prominent_warning_and_a_greyed_result(app, photo, classifier):

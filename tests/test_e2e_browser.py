@@ -31,7 +31,7 @@ from tests.browser import (
     wait_for_result,
 )
 from tests.conftest import PROJECT_ROOT
-from tests.inputs import REFERRAL_NOTE, Upload, truncated, zip_of
+from tests.inputs import REFERRAL_NOTE, Upload, make_zip, truncated
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}; install Debian's chromium and chromium-driver"
@@ -87,7 +87,7 @@ def test_upload_shows_the_call_and_explanations_then_the_model_page_its_charts(s
 def test_bad_files_get_a_message_and_the_next_upload_its_result(server, browser, classifier, val_images):
     page = open_diagnose(browser, server.url)
     good = val_images[-1][0]
-    upload(page, Upload("notes.txt", REFERRAL_NOTE).for_browser(), Upload("studies.zip", zip_of({})).for_browser())
+    upload(page, Upload("notes.txt", REFERRAL_NOTE).for_browser(), Upload("studies.zip", make_zip({})).for_browser())
     uploader = page.get_by_test_id("stFileUploader")
     uploader.get_by_text("text/plain files are not allowed").wait_for()
     uploader.get_by_text("application/zip files are not allowed").wait_for()

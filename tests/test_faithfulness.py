@@ -7,6 +7,7 @@ import pytest
 from model.explain import explain_with_lime, grad_cam
 from model.faithfulness import FaithfulnessCurves, deletion_insertion, neutral_image, random_importance
 from model.preprocessing import read_image
+from ui.diagnose import FAITHFULNESS_METHODS
 
 STEPS = 20
 RANDOM_SEEDS = (0, 1, 2)
@@ -61,9 +62,9 @@ def test_the_deletion_curve_falls_almost_monotonically(case, curves, method):
     assert rebound.max() < 0.1
 
 
-@pytest.mark.parametrize("method", ["LIME", "Grad-CAM"])
-def test_a_random_ordering_is_less_faithful(classifier, case, curves, method):
+def test_a_random_ordering_is_less_faithful_than_the_method_shown_first(classifier, case, curves):
     model_input, label, _ = case
+    method = FAITHFULNESS_METHODS[0]
     for seed in RANDOM_SEEDS:
         random = deletion_insertion(classifier, model_input, random_importance(model_input.shape[:2], seed), label, STEPS)
         assert curves[method].deletion_area < random.deletion_area

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import shutil
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from model.artifacts import CARD_FILE, VALIDATION_SCORES_FILE, read_card, read_scores
 from model.metrics import binary_metrics
+from tests.inputs import make_zip
 from ui.resources import ARTIFACTS_ENV
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,14 +66,6 @@ def page(artifacts_dir: Path) -> AppTest:
 @pytest.fixture
 def card(artifacts_dir: Path) -> dict:
     return read_card(artifacts_dir)
-
-
-def make_zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as bundle:
-        for name, data in members.items():
-            bundle.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_every_chart_is_drawn_with_a_title_and_a_caption(page: AppTest) -> None:
