@@ -1,6 +1,7 @@
 """Chest X-ray review: the router. Pages live in pages/; computation lives in model/."""
 import streamlit as st
 
+from model.calibration import fitted_on_phrase
 from ui.resources import DISCLAIMER, card, classifier
 
 st.set_page_config(page_title="Chest X-ray review", page_icon="🩻", layout="wide")
@@ -16,8 +17,8 @@ with st.sidebar:
     model_card = card()
     st.markdown(f"**Model** `{model_card['version']}`")
     st.markdown(
-        f"**Operating threshold** {model_card['threshold']:.3f} "
-        f"(chosen for sensitivity ≥ {model_card['target_sensitivity']:.0%} on validation)"
+        f"**Operating threshold** {model_card['threshold']:.3f} (sensitivity ≥ "
+        f"{model_card['target_sensitivity']:.0%} on {fitted_on_phrase(model_card)})"
     )
     st.warning(DISCLAIMER, icon="⚠️")
 

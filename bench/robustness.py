@@ -1,4 +1,4 @@
-"""How the model holds up under acquisition shifts, on the validation split and the later val/ originals.
+"""How the model holds up under acquisition shifts: validation split, later val/ originals, calibration sample.
 
     python bench/robustness.py [--model model/artifacts] [--data ../shared/data/chest_xray] [--limit N]
 
@@ -41,15 +41,12 @@ def main() -> int:
         rng = np.random.default_rng(0)
         chosen = np.concatenate([rng.permutation(np.flatnonzero(scores.labels == k))[: args.limit] for k in (0, 1)])
     images = [read_image(setup.data_root / scores.files[i]).pixels for i in chosen]
-    later = list_labelled_files(setup.data_root / "val")
     lines = [f"model {classifier.version}, threshold {classifier.threshold:.3f}"]
     lines += shift_table(classifier, f"validation split ({len(images)} images)", images, scores.labels[chosen])
-    lines += shift_table(
-        classifier,
-        f"later full-resolution val/ ({len(later.paths)} images)",
-        [read_image(p).pixels for p in later.paths],
-        later.labels,
-    )
+    for folder, title in (("val", "later full-resolution val/"), ("calibration", "later calibration sample")):
+        later = list_labelled_files(setup.data_root / folder)
+        images = [read_image(p).pixels for p in later.paths]
+        lines += shift_table(classifier, f"{title} ({len(later.paths)} images)", images, later.labels)
     report("\n".join(lines) + "\n", "robustness.txt")
     return 0
 

@@ -17,34 +17,71 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from model.artifacts import DEFAULT_ARTIFACTS_DIR, Scores
-from model.dataset import list_labelled_files, load_model_inputs, resolve_evaluation_folder
+from model.bootstrap import confidence_intervals, patient_of
+from model.calibration import calibrated_probability
+from model.dataset import (
+    list_labelled_files,
+    load_model_inputs,
+    resolve_evaluation_folder,
+)
 from model.inference import Classifier, load_classifier
-from model.metrics import binary_metrics, format_summary, per_class_report
+from model.metrics import (
+    binary_metrics,
+    format_summary,
+    per_class_report,
+    predicted_labels,
+)
 
 EVALUATIONS_DIR = "evaluations"
+
+
+def scores_report(
+    name: str, data: str, model_version: str, scores: Scores, threshold: float, skipped: list[dict]
+) -> dict:
+    """An evaluation report: metrics with 95 % patient-bootstrap intervals, the per-class report and every score."""
+    return {
+        "name": name,
+        "data": data,
+        "model_version": model_version,
+        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **binary_metrics(scores.labels, scores.probabilities, threshold),
+        "intervals": confidence_intervals(
+            scores.labels,
+            scores.probabilities,
+            predicted_labels(scores.probabilities, threshold),
+            [patient_of(file) for file in scores.files],
+        ),
+        "classification_report": per_class_report(scores.labels, scores.probabilities, threshold),
+        "skipped": skipped,
+        "scores": scores.rows(),
+    }
+
+
+def score_folder(
+    classifier: Classifier, folder: Path, progress: Callable[[int, int], None] | None = None
+) -> tuple[Scores, list[dict]]:
+    """Logits and calibrated probabilities of every readable image of a labelled folder, and the skipped files."""
+    files = list_labelled_files(folder)
+    loaded = load_model_inputs(files, classifier.image_size, progress)
+    if len(loaded.labels) == 0:
+        raise ValueError(f"No readable images under {folder}/NORMAL or {folder}/PNEUMONIA.")
+    logits = classifier.logits(loaded.inputs)
+    scores = Scores(
+        [str(p.relative_to(folder)) for p in loaded.paths],
+        loaded.labels,
+        logits,
+        calibrated_probability(logits, classifier.temperature),
+    )
+    return scores, [{"file": str(path), "reason": reason} for path, reason in loaded.skipped]
 
 
 def evaluate_folder(
     classifier: Classifier, folder: Path, progress: Callable[[int, int], None] | None = None
 ) -> dict:
     """Metrics and per-image scores of a labelled folder at the model's threshold."""
-    files = list_labelled_files(folder)
-    loaded = load_model_inputs(files, classifier.image_size, progress)
-    if len(loaded.labels) == 0:
-        raise ValueError(f"No readable images under {folder}/NORMAL or {folder}/PNEUMONIA.")
-    logits = classifier.logits(loaded.inputs)
-    probabilities = classifier.probabilities(loaded.inputs)
-    scores = Scores([str(p.relative_to(folder)) for p in loaded.paths], loaded.labels, logits, probabilities)
-    return {
-        "name": folder.name if folder.name != "test" else f"{folder.parent.name}/test",
-        "data": str(folder),
-        "model_version": classifier.version,
-        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **binary_metrics(loaded.labels, probabilities, classifier.threshold),
-        "classification_report": per_class_report(loaded.labels, probabilities, classifier.threshold),
-        "skipped": [{"file": str(path), "reason": reason} for path, reason in loaded.skipped],
-        "scores": scores.rows(),
-    }
+    scores, skipped = score_folder(classifier, folder, progress)
+    name = folder.name if folder.name != "test" else f"{folder.parent.name}/test"
+    return scores_report(name, str(folder), classifier.version, scores, classifier.threshold, skipped)
 
 
 def default_output(artifacts_dir: Path, report: dict) -> Path:
@@ -57,16 +94,29 @@ def artifacts_dir_of(model_path: Path) -> Path:
     return model_path if model_path.is_dir() else model_path.parent
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, type=Path, help="labelled folder or Kaggle root")
+def labelled_data_parser(prog: str, doc: str) -> argparse.ArgumentParser:
+    """The --data and --model arguments every command that scores a labelled folder takes."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+    parser.add_argument("--data", required=True, type=Path, help="labelled folder (NORMAL/, PNEUMONIA/) or Kaggle root")
     parser.add_argument("--model", type=Path, default=DEFAULT_ARTIFACTS_DIR, help="artifacts folder or .keras file")
-    parser.add_argument("--out", type=Path, help="where to write the JSON report")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def labelled_folder_or_none(data: Path) -> Path | None:
+    """The labelled folder --data names, or None after saying on stderr why there is none."""
     try:
-        folder = resolve_evaluation_folder(args.data)
+        return resolve_evaluation_folder(data)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = labelled_data_parser("python -m model.evaluate", __doc__)
+    parser.add_argument("--out", type=Path, help="where to write the JSON report")
+    args = parser.parse_args(argv)
+    folder = labelled_folder_or_none(args.data)
+    if folder is None:
         return 2
     artifacts_dir = artifacts_dir_of(args.model)
     classifier = load_classifier(artifacts_dir)

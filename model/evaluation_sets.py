@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.artifacts import VALIDATION_SCORES_FILE, Scores, read_scores
+from model.bootstrap import patient_of
 from model.data_summary import existing_folder
 from model.evaluate import EVALUATIONS_DIR
 
@@ -25,6 +26,15 @@ class EvaluationSet:
     model_version: str
     image_root: Path | None = None
     skipped: list[dict] = field(default_factory=list)
+    previous_threshold: float | None = None
+
+    def threshold(self, shipped: float) -> float:
+        """The threshold its calls are judged at: the shipped one, or the one it was scored at before calibration."""
+        return shipped if self.previous_threshold is None else self.previous_threshold
+
+    @property
+    def patients(self) -> list[str]:
+        return [patient_of(file) for file in self.scores.files]
 
     def image_path(self, file: str) -> Path | None:
         if self.image_root is None:
@@ -53,6 +63,7 @@ def report_set(report: dict) -> EvaluationSet:
         model_version=str(report["model_version"]),
         image_root=existing_folder(str(report["data"])),
         skipped=list(report.get("skipped", [])),
+        previous_threshold=float(report["threshold"]) if report.get("operating_point") == "previous" else None,
     )
 
 

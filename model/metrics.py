@@ -17,6 +17,8 @@ from sklearn.metrics import (
 
 from model.dataset import CLASS_NAMES
 
+RELIABILITY_BINS = 10
+
 
 def predicted_labels(probabilities: np.ndarray, threshold: float) -> np.ndarray:
     return (np.asarray(probabilities) >= threshold).astype(np.int64)
@@ -28,25 +30,39 @@ def _ratio(numerator: float, denominator: float) -> float:
 
 def binary_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> dict:
     """Counts and rates at `threshold`, with PNEUMONIA as the positive class."""
+    return {"threshold": float(threshold), **call_metrics(labels, probabilities, predicted_labels(probabilities, threshold))}
+
+
+def call_metrics(labels: np.ndarray, probabilities: np.ndarray, predictions: np.ndarray) -> dict:
+    """Counts and rates of given calls, and the ranking and calibration of the probabilities.
+
+    Calls are 0/1, or fractional where each is the share of repeated calls
+    (cross-fitting over several fold assignments) that said PNEUMONIA; the
+    confusion matrix then holds mean counts.
+    """
     labels = np.asarray(labels, dtype=np.int64)
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    predictions = predicted_labels(probabilities, threshold)
-    (tn, fp), (fn, tp) = confusion_matrix(labels, predictions, labels=[0, 1])
-    sensitivity = _ratio(tp, tp + fn)
-    precision = _ratio(tp, tp + fp)
+    calls = np.asarray(predictions, dtype=np.float64)
+    whole = bool(np.all(calls == np.round(calls)))
+    if whole:
+        (tn, fp), (fn, tp) = confusion_matrix(labels, calls.astype(np.int64), labels=[0, 1])
+    else:
+        tp, fn = float(calls[labels == 1].sum()), float((1 - calls[labels == 1]).sum())
+        fp, tn = float(calls[labels == 0].sum()), float((1 - calls[labels == 0]).sum())
+    count = int if whole else (lambda value: round(float(value), 2))
     both_classes = len(np.unique(labels)) == 2
     return {
         "n": int(labels.size),
-        "threshold": float(threshold),
         "accuracy": _ratio(tp + tn, labels.size),
-        "sensitivity": sensitivity,
+        "sensitivity": _ratio(tp, tp + fn),
         "specificity": _ratio(tn, tn + fp),
-        "precision": precision,
+        "precision": _ratio(tp, tp + fp),
         "npv": _ratio(tn, tn + fn),
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
         "auroc": float(roc_auc_score(labels, probabilities)) if both_classes else float("nan"),
         "average_precision": float(average_precision_score(labels, probabilities)) if both_classes else float("nan"),
-        "confusion_matrix": [[int(tn), int(fp)], [int(fn), int(tp)]],
+        "ece": reliability(labels, probabilities)["ece"] if labels.size else float("nan"),
+        "confusion_matrix": [[count(tn), count(fp)], [count(fn), count(tp)]],
     }
 
 
@@ -72,7 +88,7 @@ def pr_points(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, np.nda
     return {"precision": precision, "recall": recall, "thresholds": thresholds}
 
 
-def reliability(labels: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> dict:
+def reliability(labels: np.ndarray, probabilities: np.ndarray, bins: int = RELIABILITY_BINS) -> dict:
     """Per-bin mean confidence and observed frequency, and the expected calibration error."""
     labels = np.asarray(labels, dtype=np.float64)
     probabilities = np.asarray(probabilities, dtype=np.float64)
@@ -138,15 +154,22 @@ def most_confident_errors(
     }
 
 
+def with_interval(metrics: dict, key: str) -> str:
+    """'0.912 [0.870, 0.945]' where the metrics carry a 95 % interval for `key`, else '0.912'."""
+    low_high = metrics.get("intervals", {}).get(key)
+    text = f"{metrics[key]:.3f}"
+    return f"{text} [{low_high[0]:.3f}, {low_high[1]:.3f}]" if low_high else text
+
+
 def format_summary(metrics: dict, title: str) -> str:
-    """A few readable lines for the terminal."""
+    """A few readable lines for the terminal, with 95 % intervals in brackets where known."""
     (tn, fp), (fn, tp) = metrics["confusion_matrix"]
     return "\n".join(
         [
             f"{title}: {metrics['n']} images, threshold {metrics['threshold']:.3f}",
-            f"  accuracy {metrics['accuracy']:.3f}  AUROC {metrics['auroc']:.3f}  F1 {metrics['f1']:.3f}",
-            f"  sensitivity {metrics['sensitivity']:.3f}  specificity {metrics['specificity']:.3f}  "
-            f"precision {metrics['precision']:.3f}",
-            f"  confusion [[TN {tn}, FP {fp}], [FN {fn}, TP {tp}]]",
+            f"  accuracy {with_interval(metrics, 'accuracy')}  AUROC {with_interval(metrics, 'auroc')}  "
+            f"ECE {with_interval(metrics, 'ece')}",
+            f"  sensitivity {with_interval(metrics, 'sensitivity')}  specificity {with_interval(metrics, 'specificity')}",
+            f"  precision {metrics['precision']:.3f}  F1 {metrics['f1']:.3f}  confusion [[TN {tn}, FP {fp}], [FN {fn}, TP {tp}]]",
         ]
     )

@@ -7,9 +7,15 @@ named LAST_CONV_LAYER for Grad-CAM.
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers
+from tensorflow.python.framework.convert_to_constants import (
+    convert_variables_to_constants_v2,
+)
 
 LAST_CONV_LAYER = "last_conv"
+# What the predictor the app calls may cost per image: LIME runs it ~1000 times per explanation.
+FLOPS_BUDGET = 0.7e9
 STAGE_WIDTHS = (32, 64, 128, 192)
 STEM_WIDTH = 24
 # Faster-moving BatchNorm statistics: with the default 0.99 the inference-mode
@@ -47,3 +53,19 @@ def build_network(image_size: int, dropout: float = 0.4, weight_decay: float = 1
     x = layers.Dropout(dropout, name="dropout")(x)
     logit = layers.Dense(1, name="logit")(x)
     return keras.Model(inputs, logit, name="pneumonia_cnn")
+
+
+def flops_per_image(network: keras.Model) -> int:
+    """Float operations of one forward pass (a multiply-add is two), from TensorFlow's graph profiler."""
+    _, height, width, channels = network.input_shape
+    forward = tf.function(lambda x: network(x, training=False))
+    concrete = forward.get_concrete_function(tf.TensorSpec([1, height, width, channels], tf.float32))
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    profile = tf.compat.v1.profiler.profile(
+        graph=convert_variables_to_constants_v2(concrete).graph,
+        run_meta=tf.compat.v1.RunMetadata(),
+        cmd="op",
+        options=options,
+    )
+    return int(profile.total_float_ops)

@@ -16,8 +16,18 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from model.archive import ArchiveError, unpack_labelled_zip
 from model.artifacts import stored_threshold
-from model.calibration import calibrated_probability
-from model.data_summary import PROJECT_ROOT, existing_folder, imbalance_ratio, label_counts
+from model.bootstrap import BOOTSTRAP_RESAMPLES
+from model.calibration import (
+    calibrated_probability,
+    describe_operating_point,
+    fitted_on_phrase,
+)
+from model.data_summary import (
+    PROJECT_ROOT,
+    existing_folder,
+    imbalance_ratio,
+    label_counts,
+)
 from model.dataset import resolve_evaluation_folder
 from model.errors import ImageInputError
 from model.evaluate import evaluate_folder
@@ -33,7 +43,14 @@ from model.metrics import (
 )
 from ui import charts
 from ui.diagnose import REVIEW_PATH, SAMPLES_DIR
-from ui.model_page_data import evaluation_sets, gallery_image, network_summary, sample_images, size_sample
+from ui.model_page_data import (
+    evaluation_sets,
+    gallery_image,
+    headline_intervals,
+    network_summary,
+    sample_images,
+    size_sample,
+)
 from ui.resources import DISCLAIMER, artifacts_dir, card, classifier
 
 OWN_EVALUATIONS = "own_evaluations"
@@ -43,6 +60,8 @@ DIAGNOSE_PAGE = "pages/diagnose.py"
 SAMPLES_PER_CLASS = 4
 ERRORS_SHOWN = 4
 SWEEP_THRESHOLDS = np.linspace(0.0, 1.0, 401)
+HEADLINE_LABELS = {"auroc": "AUROC", "accuracy": "accuracy", "sensitivity": "sensitivity",
+                   "specificity": "specificity", "precision": "PPV", "npv": "NPV", "f1": "F1", "ece": "ECE"}
 
 DATASET_CITATION = (
     "Kermany D, Zhang K, Goldbaum M (2018). *Labeled Optical Coherence Tomography (OCT) and Chest X-Ray "
@@ -146,39 +165,55 @@ def training_section(model_card: dict) -> None:
     st.plotly_chart(
         charts.training_curves_figure(model_card["history"], hyper.get("best_epoch")), key="training_curves"
     )
+    selection = hyper["epoch_selection"]
     st.caption(
         "Loss, accuracy (at logit 0) and AUROC after each epoch on the augmented, class-weighted training images "
-        "and on the validation images."
+        f"and on the validation images; AUROC also on the selection set `{selection['data']}`, scored, never trained on."
     )
     st.markdown(
-        f"{hyper['epochs_run']} of at most {hyper['epochs_max']} epochs; early stopping watched "
-        f"{hyper['early_stopping']['monitor']} and kept epoch {hyper['best_epoch']}. "
-        f"Wall time {model_card['training_wall_time_seconds'] / 60:.1f} min."
+        f"{hyper['epochs_run']} of at most {hyper['epochs_max']} epochs; the weights kept are those of epoch "
+        f"{hyper['best_epoch']}, {selection['rule']} (`{selection['data']}`: {selection['counts']['NORMAL']} NORMAL, "
+        f"{selection['counts']['PNEUMONIA']} PNEUMONIA). Wall time {model_card['training_wall_time_seconds'] / 60:.1f} "
+        "min on the machine that trained it."
     )
 
 
-def metrics_row(metrics: dict) -> pd.DataFrame:
-    names = {"n": "images", "accuracy": "accuracy", "sensitivity": "sensitivity", "specificity": "specificity",
-             "precision": "PPV", "npv": "NPV", "f1": "F1", "auroc": "AUROC", "average_precision": "AP"}
-    return pd.DataFrame([{label: metrics[key] for key, label in names.items()}])
+def metrics_table(metrics: dict, intervals: dict[str, list[float]]) -> pd.DataFrame:
+    """Each headline metric with its 95 % patient-bootstrap interval."""
+    return pd.DataFrame(
+        [
+            {"metric": label, "value": metrics[key], "95 % CI": f"{intervals[key][0]:.3f} – {intervals[key][1]:.3f}"}
+            for key, label in HEADLINE_LABELS.items()
+        ]
+    )
 
 
-def performance_panel(evaluation: EvaluationSet, model_card: dict, threshold: float) -> None:
+def performance_panel(evaluation: EvaluationSet, model_card: dict, shipped: float) -> None:
     labels, probabilities = evaluation.scores.labels, evaluation.scores.probabilities
+    threshold = evaluation.threshold(shipped)
     metrics = binary_metrics(labels, probabilities, threshold)
-    if evaluation.model_version != model_card["version"]:
+    if evaluation.previous_threshold is not None:
+        st.info(
+            f"Scored by `{evaluation.model_version}` at its operating point (threshold {threshold:.3f}), before the "
+            "current one was fitted: compare it with the tab of the same set after calibration."
+        )
+    elif evaluation.model_version != model_card["version"]:
         st.warning(
             f"These scores come from model `{evaluation.model_version}`, not the current `{model_card['version']}`; "
             "run `python -m model.evaluate` again to refresh them."
         )
-    st.dataframe(metrics_row(metrics).style.format(precision=3), hide_index=True)
-    st.caption(f"Metrics at the shipped threshold {threshold:.3f}; PNEUMONIA is the positive class.")
+    intervals = headline_intervals(labels, probabilities, threshold, evaluation.patients)
+    st.dataframe(metrics_table(metrics, intervals).style.format({"value": "{:.3f}"}), hide_index=True)
+    st.caption(
+        f"{metrics['n']} images at threshold {threshold:.3f}; PNEUMONIA is the positive class. The 95 % intervals "
+        f"come from {BOOTSTRAP_RESAMPLES} bootstrap resamples of patients (images of one patient are drawn together)."
+    )
     st.plotly_chart(
         charts.confusion_matrix_figure(metrics["confusion_matrix"], f"Confusion matrix, {evaluation.name}"),
         key=f"confusion_{evaluation.name}",
     )
     st.caption(
-        "Rows are the true class, columns the prediction at the shipped threshold: counts on the left, share of "
+        f"Rows are the true class, columns the prediction at threshold {threshold:.3f}: counts on the left, share of "
         "each true class on the right (FN are missed pneumonias)."
     )
     report = per_class_report(labels, probabilities, threshold)
@@ -198,7 +233,7 @@ def performance_panel(evaluation: EvaluationSet, model_card: dict, threshold: fl
         )
         st.caption(
             "ROC (sensitivity against false-positive rate) and precision-recall curves over every threshold; "
-            "the cross is the shipped threshold."
+            f"the cross is threshold {threshold:.3f}."
         )
     else:
         st.info("ROC and precision-recall curves need images of both classes.")
@@ -209,7 +244,10 @@ def performance_panel(evaluation: EvaluationSet, model_card: dict, threshold: fl
 
 def performance_section(sets: list[EvaluationSet], model_card: dict, threshold: float) -> None:
     st.header("Performance")
-    st.markdown("One tab per evaluation set: the validation split, then every scored labelled folder.")
+    st.markdown(
+        "One tab per evaluation set: the validation split, then every scored labelled folder — among them the later "
+        "X-rays the operating point was fitted on, before and after that calibration."
+    )
     for tab, evaluation in zip(st.tabs([s.name for s in sets]), sets):
         with tab:
             performance_panel(evaluation, model_card, threshold)
@@ -275,6 +313,9 @@ def threshold_explorer(sets: list[EvaluationSet], shipped: float) -> None:
 
 def calibration_section(sets: list[EvaluationSet], model_card: dict) -> None:
     st.header("Calibration")
+    fitted_on = model_card["operating_point"]["fitted_on"]["name"]
+    names = [s.name for s in sets]
+    st.session_state.setdefault("calibration_set", fitted_on if fitted_on in names else names[0])
     evaluation = choose_set(sets, "calibration_set")
     temperature = float(model_card["temperature"])
     labels, logits = evaluation.scores.labels, evaluation.scores.logits
@@ -290,8 +331,8 @@ def calibration_section(sets: list[EvaluationSet], model_card: dict) -> None:
         "on the dotted diagonal a probability means what it says."
     )
     st.markdown(
-        f"The temperature T = {temperature:.3f} was fitted on the validation logits by minimising log-loss, so on "
-        "the validation set the 'after' curve is in-sample; other sets show how well it carries over."
+        f"The temperature T = {temperature:.3f} was fitted on {fitted_on_phrase(model_card)} by minimising "
+        f"log-loss, so on `{fitted_on}` the 'after' curve is in-sample; other sets show how well it carries over."
     )
 
 
@@ -337,9 +378,7 @@ def model_card_section(model_card: dict, artifacts: str) -> None:
   ({model_card['hyperparameters']['epochs_run']} epochs, seed {model_card['seed']}).
 - **Architecture** {architecture['summary']}; **{architecture['parameters']:,} parameters**; input {size}×{size}
   grayscale; output {architecture['output']}; Grad-CAM layer `{architecture['last_conv_layer']}`.
-- **Operating point** threshold {model_card['threshold']:.3f} on the calibrated probability, the highest that
-  reaches sensitivity ≥ {model_card['target_sensitivity']:.0%} on validation; temperature
-  {model_card['temperature']:.3f}.
+- **Operating point** {describe_operating_point(model_card)}
 - **Preprocessing** {model_card['preprocessing']['decode']}; resize {model_card['preprocessing']['resize']};
   CLAHE clip limit {model_card['preprocessing']['clahe']['clip_limit']}.
 """

@@ -211,3 +211,34 @@ def test_without_the_dataset_the_page_falls_back_to_the_bundled_samples(
     assert "image_sizes" not in charts(at)
     assert PAGE_CHARTS - {"image_sizes"} <= set(charts(at))
     assert [node for node in elements(at) if node.type == "image"]
+
+
+def test_the_calibration_sample_is_shown_before_and_after_with_intervals(page: AppTest, card: dict) -> None:
+    fitted_on = card["operating_point"]["fitted_on"]["name"]
+    tabs = [tab.label for tab in page.tabs]
+    assert fitted_on in tabs and f"{fitted_on} (before calibration)" in tabs
+    tables = [node.value for node in elements(page) if node.type == "dataframe"]
+    headline = [table for table in tables if "95 % CI" in table.columns]
+    assert len(headline) == len(tabs), "every set has its headline metrics with intervals"
+    for table in headline:
+        assert set(table["metric"]) >= {"AUROC", "accuracy", "sensitivity", "specificity", "ECE"}
+        for value, interval in zip(table["value"], table["95 % CI"]):
+            low, high = (float(x) for x in interval.split(" – "))
+            assert low - 1e-9 <= value <= high + 1e-9
+    after = headline[tabs.index(fitted_on)].set_index("metric")["value"]
+    assessed = card["operating_point"]["assessment"]["after"]
+    assert after["specificity"] == pytest.approx(assessed["specificity"], abs=1e-3)
+    before = headline[tabs.index(f"{fitted_on} (before calibration)")].set_index("metric")["value"]
+    assert before["specificity"] == pytest.approx(card["operating_point"]["assessment"]["before"]["specificity"],
+                                                  abs=1e-3)
+    assert "before the current one was fitted" in texts(page.info)
+
+
+def test_the_threshold_rule_is_described_from_the_card(page: AppTest, card: dict) -> None:
+    point = card["operating_point"]
+    text = texts(page.markdown)
+    described = text[text.index("**Operating point**"):]
+    assert f"{card['threshold']:.3f}" in described and f"`{point['fitted_on']['name']}`" in described
+    assert point["method"]["threshold"] in described
+    assert f"{point['fitted_on']['counts']['NORMAL']} NORMAL" in described
+    assert "on validation" not in described or point["fitted_on"]["name"] == "validation"

@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sklearn.metrics import roc_auc_score
+
 from model.artifacts import CARD_FILE, MODEL_FILE, VALIDATION_SCORES_FILE, read_scores
+from model.dataset import list_labelled_files, load_model_inputs
 from model.inference import load_classifier
 from model.metrics import binary_metrics
 from model.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE, load_ood
@@ -22,7 +25,7 @@ from tests.conftest import DATA_ROOT, PROJECT_ROOT
 CARD_KEYS = {
     "version", "trained_at", "image_size", "temperature", "threshold", "seed", "data", "hyperparameters",
     "library_versions", "training_wall_time_seconds", "history", "validation_metrics", "calibration",
-    "architecture",
+    "architecture", "operating_point",
 }
 
 
@@ -34,6 +37,10 @@ def tiny_dataset(tmp_path_factory) -> Path:
         target.mkdir(parents=True)
         for source in sorted((DATA_ROOT / "train" / name).iterdir())[:16]:
             shutil.copyfile(source, target / source.name)
+        later = root / "later" / name
+        later.mkdir(parents=True)
+        for source in sorted((DATA_ROOT / "calibration" / name).iterdir())[:6]:
+            shutil.copyfile(source, later / source.name)
     return root
 
 
@@ -41,8 +48,9 @@ def tiny_dataset(tmp_path_factory) -> Path:
 def trained(tiny_dataset, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("artifacts")
     status = train_main(
-        ["--data", str(tiny_dataset), "--out", str(out), "--epochs", "1", "--image-size", "64",
-         "--batch-size", "8", "--validation-fraction", "0.25", "--seed", "5"]
+        ["--data", str(tiny_dataset), "--out", str(out), "--epochs", "2", "--image-size", "64",
+         "--batch-size", "8", "--validation-fraction", "0.25", "--seed", "5",
+         "--calibration-data", str(tiny_dataset / "later")]
     )
     assert status == 0
     return out
@@ -55,13 +63,12 @@ def test_training_writes_every_artifact(trained):
     card = json.loads((trained / CARD_FILE).read_text())
     assert CARD_KEYS <= card.keys()
     assert card["seed"] == 5 and card["image_size"] == 64
-    assert card["hyperparameters"]["epochs_run"] == 1
+    assert card["hyperparameters"]["epochs_run"] == 2
     counts = card["data"]["train"]["counts"], card["data"]["validation"]["counts"]
     assert sum(c["NORMAL"] + c["PNEUMONIA"] for c in counts) == 32
     assert card["data"]["train"]["image_size"]["width"]["median"] == 224
-    assert len(card["history"]["val_auc"]) == 1
+    assert len(card["history"]["val_auc"]) == len(card["history"]["selection_auc"]) == 2
     assert card["temperature"] > 0 and 0 <= card["threshold"] <= 1
-    assert "threshold_without_shifts" in card["threshold_selection"]
     assert card["ood"]["threshold"] == load_ood(trained).threshold
 
 
@@ -87,3 +94,19 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tiny_dataset, tmp_path):
     assert card["hyperparameters"]["strategy"] == "mirrored"
     assert card["hyperparameters"]["replicas"] == 2
     assert "val_auc" in result.stdout and "Validation:" in result.stdout
+
+
+def test_the_epoch_is_chosen_and_the_operating_point_fitted_on_the_later_xrays(trained, tiny_dataset):
+    """The kept weights are the chosen epoch's: they score the selection set as that epoch did."""
+    card = json.loads((trained / CARD_FILE).read_text())
+    selection = card["hyperparameters"]["epoch_selection"]
+    assert selection["data"] == str(tiny_dataset / "later")
+    assert selection["counts"] == {"NORMAL": 6, "PNEUMONIA": 6}
+    history = card["history"]["selection_auc"]
+    assert card["hyperparameters"]["best_epoch"] == 1 + max(i for i, v in enumerate(history) if v == max(history))
+    classifier = load_classifier(trained)
+    later = load_model_inputs(list_labelled_files(tiny_dataset / "later"), classifier.image_size)
+    assert roc_auc_score(later.labels, classifier.logits(later.inputs)) == pytest.approx(max(history), abs=1e-4)
+    point = card["operating_point"]
+    assert point["fitted_on"]["name"] == "later" and point["previous"]["fitted_on"] == "validation"
+    assert "+cal." in card["version"] and card["calibration"]["fitted_on"] == "later"

@@ -13,7 +13,7 @@ from model.data_summary import class_shares, imbalance_ratio
 from model.dataset import CLASS_NAMES
 
 CLASS_COLOURS = {"NORMAL": "#4C78A8", "PNEUMONIA": "#E45756"}
-SERIES_COLOURS = {"train": "#4C78A8", "validation": "#F58518"}
+SERIES_COLOURS = {"train": "#4C78A8", "validation": "#F58518", "selection set": "#54A24B"}
 CELL_NAMES = (("TN", "FP"), ("FN", "TP"))
 HEIGHT = 380
 
@@ -80,7 +80,7 @@ def training_curves_figure(history: dict[str, list[float]], best_epoch: int | No
     figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[title for _, title in panels])
     epochs = max((len(values) for values in history.values()), default=1)
     for column, (key, _) in enumerate(panels, start=1):
-        for series, prefix in (("train", ""), ("validation", "val_")):
+        for series, prefix in (("train", ""), ("validation", "val_"), ("selection set", "selection_")):
             values = history.get(prefix + key)
             if not values:
                 continue

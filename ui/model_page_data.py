@@ -6,8 +6,15 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from model.bootstrap import confidence_intervals
 from model.data_summary import image_sizes, images_by_class, sample_per_class, thumbnail
-from model.evaluation_sets import EvaluationSet, stored_evaluation_sets, unique_name, validation_set
+from model.evaluation_sets import (
+    EvaluationSet,
+    stored_evaluation_sets,
+    unique_name,
+    validation_set,
+)
+from model.metrics import predicted_labels
 from ui.resources import get_classifier
 
 SIZE_SAMPLE_PER_CLASS = 150
@@ -36,6 +43,14 @@ def size_sample(folder: str) -> dict[str, list[tuple[int, int]]]:
     """Sizes of a seeded sample per class; reading every header of a large dataset is not needed for a histogram."""
     sample = sample_per_class(images_by_class(Path(folder)), SIZE_SAMPLE_PER_CLASS, SAMPLE_SEED)
     return {name: image_sizes(paths) for name, paths in sample.items()}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def headline_intervals(
+    labels: np.ndarray, probabilities: np.ndarray, threshold: float, patients: list[str]
+) -> dict[str, list[float]]:
+    """95 % patient-bootstrap intervals of a set's headline metrics at a threshold, once per set and threshold."""
+    return confidence_intervals(labels, probabilities, predicted_labels(probabilities, threshold), patients)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -1,0 +1,240 @@
+"""Re-fit the temperature and the operating threshold on a site's own labelled X-rays.
+
+    python -m model.calibrate --data DIR [--model DIR] [--out DIR] [--target-sensitivity 0.95]
+
+DIR holds NORMAL/ and PNEUMONIA/: 100-200 of the site's own labelled X-rays.
+The network's weights are not touched. X-ray machines, exposure habits and
+populations move the scores of a trained network, so deployed chest X-ray
+models are re-tuned this way per site and per model version. The command
+prints and records the metrics before and after with 95 % bootstrap
+intervals (resampling patients), and a cross-fitted estimate in which every
+image is judged by a threshold fitted on the other folds, so the reported
+specificity is not in-sample. It writes a new model version to --out (by
+default the model folder itself).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from model.artifacts import (
+    VALIDATION_SCORES_FILE,
+    Scores,
+    read_card,
+    read_scores,
+    write_card,
+    write_scores,
+)
+from model.bootstrap import confidence_intervals, patient_of
+from model.calibration import (
+    calibrated_probability,
+    choose_threshold,
+    repeated_cross_fit,
+    file_list_digest,
+    fit_temperature,
+    operating_point_record,
+)
+from model.evaluate import (
+    EVALUATIONS_DIR,
+    artifacts_dir_of,
+    default_output,
+    labelled_data_parser,
+    labelled_folder_or_none,
+    score_folder,
+    scores_report,
+)
+from model.inference import load_classifier
+from model.metrics import binary_metrics, call_metrics, reliability, with_interval
+
+BEFORE_SUFFIX = " (before calibration)"
+SUMMARY_METRICS = ("auroc", "accuracy", "sensitivity", "specificity", "ece")
+
+
+@dataclass
+class Calibration:
+    """A refitted operating point and how the set scores before, after and cross-fitted."""
+
+    temperature: float
+    threshold: float
+    target_sensitivity: float
+    before: dict
+    after: dict
+    cross_fitted: dict
+
+
+def calibrate_scores(
+    scores: Scores, previous_threshold: float, previous_temperature: float, target_sensitivity: float
+) -> Calibration:
+    """Fit temperature and threshold on these scores and judge the fit three ways, with 95 % intervals."""
+    groups = [patient_of(file) for file in scores.files]
+    labels, logits = scores.labels, scores.logits
+
+    def judged(probabilities, predictions, metrics: dict) -> dict:
+        return {**metrics, "intervals": confidence_intervals(labels, probabilities, predictions, groups)}
+
+    before_probabilities = calibrated_probability(logits, previous_temperature)
+    before = binary_metrics(labels, before_probabilities, previous_threshold)
+    temperature = fit_temperature(logits, labels)
+    probabilities = calibrated_probability(logits, temperature)
+    threshold = choose_threshold(probabilities, labels, target_sensitivity)
+    after = binary_metrics(labels, probabilities, threshold)
+    crossed = repeated_cross_fit(logits, labels, groups, target_sensitivity)
+    cross_metrics = call_metrics(labels, crossed.probabilities, crossed.call_rates)
+    return Calibration(
+        temperature=temperature,
+        threshold=threshold,
+        target_sensitivity=target_sensitivity,
+        before=judged(before_probabilities, before_probabilities >= previous_threshold, before),
+        after=judged(probabilities, probabilities >= threshold, after),
+        cross_fitted={
+            **judged(crossed.probabilities, crossed.call_rates, cross_metrics),
+            "folds": crossed.folds,
+            "repeats": crossed.repeats,
+            "fold_thresholds": [round(t, 6) for t in crossed.thresholds],
+        },
+    )
+
+
+def new_version(version: str, files_sha256: str) -> str:
+    """The network's own version with the calibration data's fingerprint: the same weights, a new operating point."""
+    return f"{version.split('+')[0]}+cal.{files_sha256[:8]}"
+
+
+def calibrated_card(card: dict, result: Calibration, name: str, folder: str, scores: Scores, when: datetime) -> dict:
+    """The card of the new model version: the new operating point, where it came from, and the one it replaces."""
+    record = operating_point_record(name, folder, scores.labels, scores.files, when, previous={
+        "version": card["version"],
+        "threshold": card["threshold"],
+        "temperature": card["temperature"],
+        "target_sensitivity": card["target_sensitivity"],
+        "fitted_on": card.get("operating_point", {}).get("fitted_on", {}).get("name", "validation"),
+    })
+    record["assessment"] = {"before": result.before, "after": result.after, "cross_fitted": result.cross_fitted}
+    return {
+        **card,
+        "version": new_version(card["version"], file_list_digest(scores.files)),
+        "temperature": result.temperature,
+        "threshold": result.threshold,
+        "target_sensitivity": result.target_sensitivity,
+        "operating_point": record,
+        "calibration": {
+            "method": "temperature scaling",
+            "fitted_on": name,
+            "ece_before": reliability(scores.labels, calibrated_probability(scores.logits, 1.0))["ece"],
+            "ece_after": result.after["ece"],
+        },
+    }
+
+
+def rescored(scores: Scores, temperature: float) -> Scores:
+    return Scores(scores.files, scores.labels, scores.logits, calibrated_probability(scores.logits, temperature))
+
+
+def reexpress_stored_scores(artifacts: Path, card: dict, previous_version: str) -> None:
+    """Stored scores of the same network, re-expressed at the new operating point from their logits."""
+    validation = rescored(read_scores(artifacts / VALIDATION_SCORES_FILE), card["temperature"])
+    write_scores(validation, artifacts / VALIDATION_SCORES_FILE)
+    card["validation_metrics"] = binary_metrics(validation.labels, validation.probabilities, card["threshold"])
+    for path in sorted((artifacts / EVALUATIONS_DIR).glob("*.json")):
+        report = json.loads(path.read_text())
+        if report.get("model_version") != previous_version or report.get("operating_point") == "previous":
+            continue
+        scores = rescored(Scores.from_rows(report["scores"]), card["temperature"])
+        updated = scores_report(
+            report["name"], report["data"], card["version"], scores, card["threshold"], report.get("skipped", [])
+        )
+        path.write_text(json.dumps(updated, indent=1) + "\n")
+
+
+def write_version(model_dir: Path, out: Path, card: dict, previous_card: dict) -> None:
+    """The card and re-expressed scores in `out`, with the network and its other files copied there if needed."""
+    out.mkdir(parents=True, exist_ok=True)
+    if out.resolve() != model_dir.resolve():
+        for file in previous_card.get("files", {}).values():
+            shutil.copy2(model_dir / file, out / file)
+        if (model_dir / EVALUATIONS_DIR).is_dir():
+            shutil.copytree(model_dir / EVALUATIONS_DIR, out / EVALUATIONS_DIR, dirs_exist_ok=True)
+    reexpress_stored_scores(out, card, previous_card["version"])
+    write_card(card, out)
+
+
+def summary_table(result: Calibration, previous: dict) -> str:
+    rows = [
+        (f"before (threshold {previous['threshold']:.3f}, T {previous['temperature']:.3f})", result.before),
+        (f"after, in-sample (threshold {result.threshold:.3f}, T {result.temperature:.3f})", result.after),
+        (f"cross-fitted, {result.cross_fitted['folds']} folds by patient x {result.cross_fitted['repeats']} "
+         "fold assignments", result.cross_fitted),
+    ]
+    lines = ["  " + "  ".join(f"{name}" for name in SUMMARY_METRICS) + "  (95 % intervals in brackets)"]
+    for title, metrics in rows:
+        lines.append(f"{title}:")
+        lines.append("    " + "  ".join(f"{name} {with_interval(metrics, name)}" for name in SUMMARY_METRICS))
+    return "\n".join(lines)
+
+
+def calibrate_model(
+    model_dir: Path, folder: Path, out: Path, target_sensitivity: float
+) -> tuple[dict, Calibration, list[dict]]:
+    """Refit the operating point of the model in `model_dir` on a labelled folder and write the new version to `out`.
+
+    Returns the new card, the assessment, and the files that could not be read.
+    """
+    classifier = load_classifier(model_dir)
+    previous_card = classifier.card
+    scores, skipped = score_folder(classifier, folder)
+    result = calibrate_scores(scores, classifier.threshold, classifier.temperature, target_sensitivity)
+    name = folder.name
+    card = calibrated_card(previous_card, result, name, str(folder), scores, datetime.now(timezone.utc))
+    write_version(model_dir, out, card, previous_card)
+    before = scores_report(name + BEFORE_SUFFIX, str(folder), previous_card["version"],
+                           rescored(scores, classifier.temperature), classifier.threshold, skipped)
+    before["operating_point"] = "previous"
+    after = scores_report(name, str(folder), card["version"], rescored(scores, result.temperature),
+                          result.threshold, skipped)
+    for report in (before, after):
+        path = default_output(out, report)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=1) + "\n")
+    return card, result, skipped
+
+
+def print_calibration(card: dict, result: Calibration, previous: dict, folder: Path, out: Path) -> None:
+    counts = card["operating_point"]["fitted_on"]["counts"]
+    patients = card["operating_point"]["fitted_on"]["patients"]
+    print(f"Calibrated on {folder}: {counts['NORMAL']} NORMAL and {counts['PNEUMONIA']} PNEUMONIA X-rays of "
+          f"{patients} patients; target sensitivity {result.target_sensitivity:.0%}.")
+    print(summary_table(result, previous))
+    print(f"Model version {card['version']} (was {previous['version']}) written to {out}.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = labelled_data_parser("python -m model.calibrate", __doc__)
+    parser.add_argument("--out", type=Path, help="where the new model version goes (default: the model folder)")
+    parser.add_argument("--target-sensitivity", type=float, default=0.95, help="the sensitivity to keep")
+    args = parser.parse_args(argv)
+    if not 0.0 < args.target_sensitivity <= 1.0:
+        print("error: --target-sensitivity must be in (0, 1]", file=sys.stderr)
+        return 2
+    folder = labelled_folder_or_none(args.data)
+    if folder is None:
+        return 2
+    model_dir = artifacts_dir_of(args.model)
+    out = args.out or model_dir
+    previous = read_card(model_dir)
+    try:
+        card, result, skipped = calibrate_model(model_dir, folder, out, args.target_sensitivity)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for item in skipped:
+        print(f"skipped {item['file']}: {item['reason']}")
+    print_calibration(card, result, previous, folder, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
