@@ -33,10 +33,10 @@ from model.bootstrap import confidence_intervals, patient_of
 from model.calibration import (
     calibrated_probability,
     choose_threshold,
-    repeated_cross_fit,
     file_list_digest,
     fit_temperature,
     operating_point_record,
+    repeated_cross_fit,
 )
 from model.evaluate import (
     EVALUATIONS_DIR,

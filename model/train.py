@@ -168,7 +168,8 @@ def train(args: argparse.Namespace) -> dict:
         selection_set = load_model_inputs(list_labelled_files(args.calibration_data), args.image_size)
         selection_name = str(args.calibration_data)
         print(f"Choosing the epoch on {len(selection_set.labels)} images of {selection_name}", flush=True)
-    for path, reason in fit_set.skipped + val_set.skipped + selection_set.skipped:
+    extra_skipped = selection_set.skipped if selection_set is not val_set else []
+    for path, reason in fit_set.skipped + val_set.skipped + extra_skipped:
         print(f"  skipped {path}: {reason}", flush=True)
     steps_per_epoch = int(np.ceil(len(fit_set.labels) / args.batch_size))
     with strategy.scope():
