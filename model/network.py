@@ -51,7 +51,8 @@ def build_network(image_size: int, dropout: float = 0.4, weight_decay: float = 1
             x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    logit = layers.Dense(1, name="logit")(x)
+    # float32 even under a mixed-precision policy: the logit is ranked, thresholded and fed to the loss.
+    logit = layers.Dense(1, dtype="float32", name="logit")(x)
     return keras.Model(inputs, logit, name="pneumonia_cnn")
 
 

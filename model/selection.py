@@ -48,12 +48,17 @@ class EpochSelection(keras.callbacks.Callback):
     """Keeps the weights of the epoch with the best selection AUROC; stops after `patience` epochs without one.
 
     Placed after keras.callbacks.SwapEMAWeights(swap_on_epoch=True), it scores
-    the averaged (EMA) weights, which are the ones kept.
+    the averaged (EMA) weights, which are the ones kept. They are scored in
+    `scoring_network`, a float32 network of the same architecture, so a model
+    trained in bfloat16 is chosen by the scores the shipped float32 model gives.
     """
 
-    def __init__(self, selection: LoadedImages, target_sensitivity: float, patience: int) -> None:
+    def __init__(
+        self, selection: LoadedImages, target_sensitivity: float, patience: int, scoring_network: keras.Model
+    ) -> None:
         super().__init__()
         self.selection = selection
+        self.scoring_network = scoring_network
         self.target_sensitivity = target_sensitivity
         self.patience = patience
         self.scores = EpochScores()
@@ -61,7 +66,9 @@ class EpochSelection(keras.callbacks.Callback):
         self.best_weights: list[np.ndarray] | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logits = network_logits(self.model, self.selection.inputs)
+        weights = self.model.get_weights()
+        self.scoring_network.set_weights(weights)
+        logits = network_logits(self.scoring_network, self.selection.inputs)
         labels = self.selection.labels
         self.scores.auroc.append(float(roc_auc_score(labels, logits)))
         self.scores.specificity.append(specificity_at(logits, labels, self.target_sensitivity))
@@ -72,6 +79,6 @@ class EpochSelection(keras.callbacks.Callback):
         )
         if self.best_weights is None or self.scores.auroc[-1] >= self.scores.auroc[self.best_epoch]:
             self.best_epoch = epoch
-            self.best_weights = self.model.get_weights()
+            self.best_weights = weights
         elif epoch - self.best_epoch >= self.patience:
             self.model.stop_training = True

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -50,7 +51,7 @@ def trained(tiny_dataset, tmp_path_factory) -> Path:
     status = train_main(
         ["--data", str(tiny_dataset), "--out", str(out), "--epochs", "2", "--image-size", "64",
          "--batch-size", "8", "--validation-fraction", "0.25", "--seed", "5",
-         "--calibration-data", str(tiny_dataset / "later")]
+         "--calibration-data", str(tiny_dataset / "later"), "--precision", "mixed_bfloat16"]
     )
     assert status == 0
     return out
@@ -70,6 +71,15 @@ def test_training_writes_every_artifact(trained):
     assert len(card["history"]["val_auc"]) == len(card["history"]["selection_auc"]) == 2
     assert card["temperature"] > 0 and 0 <= card["threshold"] <= 1
     assert card["ood"]["threshold"] == load_ood(trained).threshold
+
+
+def test_trained_in_bfloat16_but_saved_and_served_in_float32(trained):
+    """Mixed precision speeds training; the shipped network, its scores and the process stay float32."""
+    card = json.loads((trained / CARD_FILE).read_text())
+    assert card["hyperparameters"]["precision"] == "mixed_bfloat16"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    network = load_classifier(trained).network
+    assert {layer.dtype_policy.name for layer in network.layers} == {"float32"}
 
 
 def test_written_scores_match_the_saved_model(trained, tiny_dataset):
