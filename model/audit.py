@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import sqlite3
+import time
 from contextlib import closing
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
@@ -23,6 +24,7 @@ DEFAULT_AUDIT_DB = Path.home() / ".xray_review" / "audit.sqlite3"
 READS = ("agree", "disagree", "unsure")
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 5.0
+WAL_RETRY_SECONDS = 0.02
 # Cells that start like this run as formulas when the CSV is opened in a spreadsheet.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -89,6 +91,24 @@ class AuditStore:
         self.busy_timeout = busy_timeout
         self._prepare()
 
+    def _switch_to_wal(self, connection: sqlite3.Connection) -> None:
+        """Put the file in WAL mode, waiting up to the busy timeout.
+
+        SQLite answers "database is locked" at once, without its busy handler,
+        when another process holds a lock while this one changes the journal
+        mode (two sessions opening a new file together did so), so the wait
+        is done here.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(WAL_RETRY_SECONDS)
+
     def _connect(self) -> sqlite3.Connection:
         try:
             connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
@@ -113,14 +133,14 @@ class AuditStore:
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
                 tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
                 if version == SCHEMA_VERSION:
-                    connection.execute("PRAGMA journal_mode=WAL")
+                    self._switch_to_wal(connection)
                     return
                 if version != 0 or tables != 0:
                     raise AuditStoreError(
                         f"{self.path} is a SQLite database of another program or format (schema version {version}); "
                         f"it was left untouched. Set {AUDIT_DB_ENV} to another file."
                     )
-                connection.execute("PRAGMA journal_mode=WAL")
+                self._switch_to_wal(connection)
                 connection.execute("BEGIN IMMEDIATE")
                 if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
                     connection.execute(SCHEMA)

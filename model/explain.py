@@ -35,7 +35,8 @@ TINT_OPACITY = 0.45
 CAM_EPSILON = 1e-8
 HOW_TO_READ = (
     "LIME hides groups of regions many times and fits a linear model of how the "
-    "probability changes: green regions raise the probability of the class shown, pink or red ones lower it. "
+    "log-odds change: green regions raise the odds of the class shown, pink or red ones lower them (a weight "
+    "of +0.7 multiplies the odds by about 2). "
     "Grad-CAM shows where the network's last convolutional layer responds in favour of that class. Both "
     "describe the model, not the disease: where they agree and fall on the lungs the call is easier to "
     "trust; marks, labels or borders lighting up are a reason for doubt."
@@ -107,11 +108,14 @@ def segment(unit_image: np.ndarray, algorithm: str, parameter: int) -> np.ndarra
 
 @dataclass
 class LimeExplanation:
-    """LIME's local linear model of the calibrated probabilities, for both classes.
+    """LIME's local linear model of the calibrated log-odds, for both classes.
 
     weights[c, k] is how much showing region k (instead of its mean grey)
-    raises the probability of class c (0 NORMAL, 1 PNEUMONIA); score is the
-    R^2 of that linear model on the perturbed samples.
+    raises the log-odds of class c (0 NORMAL, 1 PNEUMONIA), logit / T for
+    PNEUMONIA and its negative for NORMAL: exp(weight) is the factor on the
+    odds. A linear model of a probability saturated near 0 or 1 gets weights
+    of 1e-6 and fits noise; the log-odds keep moving when regions are hidden.
+    score is the R^2 of that linear model on the perturbed samples.
     """
 
     segments: np.ndarray
@@ -157,11 +161,11 @@ def explain_with_lime(
 
     def classifier_fn(batch: np.ndarray) -> np.ndarray:
         nonlocal done
-        pneumonia = classifier.probabilities(batch[..., :1])
+        pneumonia_log_odds = classifier.logits(batch[..., :1]) / classifier.temperature
         done += len(batch)
         if progress is not None:
             progress(min(1.0, done / settings.num_samples))
-        return np.column_stack([1.0 - pneumonia, pneumonia])
+        return np.column_stack([-pneumonia_log_odds, pneumonia_log_odds])
 
     explainer = LimeImageExplainer(random_state=settings.seed)
     result = explainer.explain_instance(

@@ -39,7 +39,7 @@ def draw_heatmap(
 def draw_lime_heatmap(figure: Figure, axes: Axes, views: ExplanationViews) -> None:
     draw_heatmap(
         figure, axes, views.lime_heatmap, views.lime_norm, LIME_COLORMAP,
-        f"effect on P({CLASS_NAMES[views.label].lower()})",
+        f"change in log-odds of {CLASS_NAMES[views.label].lower()}",
         f"LIME: weight of every region for {CLASS_NAMES[views.label]}",
     )
 
