@@ -79,7 +79,7 @@ def test_lime_explains_both_classes_of_every_region(explanation, model_input):
     assert explanation.segments.shape == model_input.shape[:2]
     assert explanation.weights.shape == (2, regions)
     assert np.all(np.isfinite(explanation.weights))
-    # P(normal) = 1 - P(pneumonia), so the two local linear models mirror each other.
+    # The log-odds of NORMAL are those of PNEUMONIA negated, so the two local linear models mirror each other.
     np.testing.assert_allclose(explanation.weights[0], -explanation.weights[1], atol=1e-9)
     np.testing.assert_allclose(explanation.intercept.sum(), 0.0, atol=1e-6)
     assert explanation.score <= 1.0
