@@ -10,24 +10,13 @@ two); latencies are medians over repeats.
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
-from common import bench_parser, bench_setup, report  # first: it puts the project root on sys.path
+from common import bench_parser, bench_setup, median_seconds, report  # first: it puts the project root on sys.path
 
 from model.network import FLOPS_BUDGET, flops_per_image
 
 LIME_BATCH = 1000
-
-
-def median_seconds(call, repeats: int) -> float:
-    call()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return float(np.median(times))
 
 
 def main() -> int:

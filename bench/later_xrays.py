@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from common import bench_parser, bench_setup, report  # first: it puts the project root on sys.path
+from common import CALIBRATION_FOLDER, bench_parser, bench_setup, report  # first: it puts the project root on sys.path
 
 from model.bootstrap import confidence_intervals, patient_of
 from model.calibration import choose_threshold, repeated_cross_fit
@@ -26,8 +26,6 @@ from model.inference import Classifier
 from model.metrics import call_metrics, with_interval
 from model.preprocessing import read_image
 from model.shifts import BENCHMARK_SHIFTS, TEST_TIME_SHIFTS, Shift
-
-CALIBRATION_FOLDER = "calibration"
 
 
 def logits_under(classifier: Classifier, images: list[np.ndarray], shift: Shift) -> np.ndarray:

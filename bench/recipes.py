@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from common import PROJECT_ROOT, report  # first: it puts the project root on sys.path
+from common import CALIBRATION_FOLDER, PROJECT_ROOT, report  # first: it puts the project root on sys.path
 
 from model.bootstrap import confidence_intervals, patient_of
 from model.calibration import (
@@ -31,8 +31,6 @@ from model.inference import load_classifier
 from model.metrics import call_metrics, reliability, with_interval
 
 TARGETS = (0.95, 0.97)
-CALIBRATION_FOLDER = "calibration"
-
 
 def recipe_row(label: str, artifacts_dir: str, data_root: Path) -> str:
     classifier = load_classifier(artifacts_dir)

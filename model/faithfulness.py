@@ -1,15 +1,20 @@
 """Do the regions an explanation calls important actually drive the prediction?
 
 Deletion: replace the most important pixels first with a neutral fill, step
-by step, and follow the probability of the predicted class; a faithful map
+by step, and follow the evidence for the explained class; a faithful map
 makes it fall fast (a small area under the curve). Insertion: start from the
 neutral image and put the most important pixels back first; a faithful map
 makes it rise fast (a large area). The neutral fill is a heavily blurred copy
 of the image: black would read as air in an X-ray and add evidence of its own.
-No fill is neutral to this model, though: a blurred or flat grey image reads
-as haze, which it calls PNEUMONIA, so for PNEUMONIA calls deletion falls
-slowly whatever the ordering. Compare a method with the random baseline on
-the same image, not with a fixed number.
+
+The evidence is the calibrated log-odds of the class (logit / T, negated for
+NORMAL), the scale LIME fits, rescaled per image so the neutral image reads 0
+and the original 1. A probability would sit at 0.99 until most of a
+confidently called film is gone, flattening every curve; the log-odds keep
+moving. No fill is neutral to this model, though: a blurred image reads as
+haze, which it leans to call PNEUMONIA, so when the original and the neutral
+image score alike (LOW_SPAN) the rescaled curves say little. Compare a method
+with the random baseline on the same image, not with a fixed number.
 Any method fits as a per-pixel importance map: LIME's region weights spread
 over their pixels, Grad-CAM's heatmap, or random blobs as the baseline.
 """
@@ -27,20 +32,56 @@ DEFAULT_STEPS = 20
 NEUTRAL_BLUR = 0.1
 # The random baseline's grid: the last convolution's 10 x 10 cells at 160 px.
 RANDOM_CELLS = 10
+# Below this gap in log-odds between the original and the neutral image (a factor of 2 on the odds)
+# the rescaled curves are dominated by noise.
+LOW_SPAN = float(np.log(2.0))
 
 
 @dataclass(frozen=True)
 class FaithfulnessCurves:
-    """Probability of the explained class after each step; fractions[i] of the pixels changed.
+    """Log-odds of the explained class after each step; fractions[i] of the pixels changed.
 
-    Areas are trapezoids over fractions in [0, 1]: lower deletion_area and
-    higher insertion_area mean a more faithful explanation.
+    deletion_log_odds starts at the original image and ends at the neutral
+    one, insertion_log_odds the other way. deletion and insertion rescale them
+    so that the neutral image is 0 and the original 1; areas are trapezoids of
+    those over fractions in [0, 1]: lower deletion_area and higher
+    insertion_area mean a more faithful explanation.
     """
 
     label: int
     fractions: np.ndarray
-    deletion: np.ndarray
-    insertion: np.ndarray
+    deletion_log_odds: np.ndarray
+    insertion_log_odds: np.ndarray
+
+    @property
+    def original(self) -> float:
+        return float(self.deletion_log_odds[0])
+
+    @property
+    def neutral(self) -> float:
+        return float(self.insertion_log_odds[0])
+
+    @property
+    def span(self) -> float:
+        """How much more evidence for the class the original holds than the neutral image (log-odds)."""
+        return self.original - self.neutral
+
+    @property
+    def informative(self) -> bool:
+        """The original holds clearly more evidence than the neutral image, so rescaling between them means something.
+
+        When the blurred fill itself reads as the class (haze reads as
+        PNEUMONIA), the rescaled curves divide by a small or negative span.
+        """
+        return self.span >= LOW_SPAN
+
+    @property
+    def deletion(self) -> np.ndarray:
+        return rescaled(self.deletion_log_odds, self.original, self.neutral)
+
+    @property
+    def insertion(self) -> np.ndarray:
+        return rescaled(self.insertion_log_odds, self.original, self.neutral)
 
     @property
     def deletion_area(self) -> float:
@@ -49,6 +90,18 @@ class FaithfulnessCurves:
     @property
     def insertion_area(self) -> float:
         return float(np.trapezoid(self.insertion, self.fractions))
+
+    @property
+    def margin(self) -> float:
+        """Insertion minus deletion area in log-odds over |span|: compares orderings on the same image.
+
+        Equal to insertion_area - deletion_area when the span is positive, and
+        still ranks orderings the right way round when the neutral image holds
+        more evidence than the original.
+        """
+        insertion = np.trapezoid(self.insertion_log_odds, self.fractions)
+        deletion = np.trapezoid(self.deletion_log_odds, self.fractions)
+        return float((insertion - deletion) / max(abs(self.span), np.finfo(float).eps))
 
 
 def neutral_image(model_input: np.ndarray) -> np.ndarray:
@@ -67,9 +120,15 @@ def random_importance(shape: tuple[int, int], seed: int, cells: int = RANDOM_CEL
     return cv2.resize(grid, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def class_probability(probabilities: np.ndarray, label: int) -> np.ndarray:
-    """The probability of `label` (0 NORMAL, 1 PNEUMONIA) from probabilities of pneumonia."""
-    return probabilities if label == 1 else 1.0 - probabilities
+def class_log_odds(pneumonia_log_odds: np.ndarray, label: int) -> np.ndarray:
+    """The log-odds of `label` (0 NORMAL, 1 PNEUMONIA) from those of pneumonia."""
+    return pneumonia_log_odds if label == 1 else -pneumonia_log_odds
+
+
+def rescaled(log_odds: np.ndarray, original: float, neutral: float) -> np.ndarray:
+    """0 at the neutral image's log-odds, 1 at the original's (NaN when the two are equal)."""
+    span = original - neutral
+    return (log_odds - neutral) / span if span != 0 else np.full_like(log_odds, np.nan)
 
 
 def deletion_insertion(
@@ -96,7 +155,6 @@ def deletion_insertion(
     neutral = neutral_image(model_input)
     deleted = np.where(changed, neutral, model_input)
     inserted = np.where(changed, model_input, neutral)
-    probabilities = class_probability(classifier.probabilities(np.concatenate([deleted, inserted])), label)
-    return FaithfulnessCurves(
-        label, counts / order.size, probabilities[: steps + 1], probabilities[steps + 1 :]
-    )
+    pneumonia = classifier.logits(np.concatenate([deleted, inserted])) / classifier.temperature
+    evidence = class_log_odds(pneumonia.astype(np.float64), label)
+    return FaithfulnessCurves(label, counts / order.size, evidence[: steps + 1], evidence[steps + 1 :])

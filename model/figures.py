@@ -6,6 +6,7 @@ sessions never share pyplot's global current figure.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import numpy as np
 from matplotlib import colormaps
@@ -15,9 +16,10 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from model.dataset import CLASS_NAMES
-from model.explain import GRAD_CAM_COLORMAP, LIME_COLORMAP, ExplanationViews
+from model.explain import GRAD_CAM_COLORMAP, LIME_COLORMAP
 
 GRAD_CAM_COLORBAR_LABEL = "relevance (scaled to 0-1)"
+JPEG_QUALITY = 90
 
 
 def draw_image(axes: Axes, image: np.ndarray, title: str) -> None:
@@ -36,41 +38,35 @@ def draw_heatmap(
     colorbar.ax.tick_params(labelsize=7)
 
 
-def draw_lime_heatmap(figure: Figure, axes: Axes, views: ExplanationViews) -> None:
+def lime_colorbar_label(label: int) -> str:
+    return f"change in log-odds of {CLASS_NAMES[label].lower()}"
+
+
+def draw_lime_heatmap(figure: Figure, axes: Axes, overlay: np.ndarray, norm: Normalize, label: int) -> None:
     draw_heatmap(
-        figure, axes, views.lime_heatmap, views.lime_norm, LIME_COLORMAP,
-        f"change in log-odds of {CLASS_NAMES[views.label].lower()}",
-        f"LIME: weight of every region for {CLASS_NAMES[views.label]}",
+        figure, axes, overlay, norm, LIME_COLORMAP, lime_colorbar_label(label),
+        f"LIME: weight of every region for {CLASS_NAMES[label]}",
     )
 
 
-def draw_grad_cam_heatmap(figure: Figure, axes: Axes, views: ExplanationViews) -> None:
+def draw_grad_cam_heatmap(figure: Figure, axes: Axes, overlay: np.ndarray, norm: Normalize, label: int) -> None:
     draw_heatmap(
-        figure, axes, views.grad_cam_heatmap, views.grad_cam_norm, GRAD_CAM_COLORMAP, GRAD_CAM_COLORBAR_LABEL,
-        f"Grad-CAM for {CLASS_NAMES[views.label]}",
+        figure, axes, overlay, norm, GRAD_CAM_COLORMAP, GRAD_CAM_COLORBAR_LABEL, f"Grad-CAM for {CLASS_NAMES[label]}"
     )
 
 
-def _column_figure(views: ExplanationViews) -> tuple[Figure, Axes]:
-    """A figure sized for one page column at the X-ray's own aspect, room left for a colorbar."""
-    height, width = views.xray.shape[:2]
+def heatmap_figure(
+    draw: Callable[[Figure, Axes, np.ndarray, Normalize, int], None], overlay: np.ndarray, norm: Normalize, label: int
+) -> Figure:
+    """One heatmap sized for a page column at the X-ray's own aspect, room left for a colorbar."""
+    height, width = overlay.shape[:2]
     figure = Figure(figsize=(5.0, 5.0 * height / width * 0.85 + 0.4), layout="constrained")
-    return figure, figure.add_subplot()
-
-
-def lime_heatmap_figure(views: ExplanationViews) -> Figure:
-    figure, axes = _column_figure(views)
-    draw_lime_heatmap(figure, axes, views)
+    draw(figure, figure.add_subplot(), overlay, norm, label)
     return figure
 
 
-def grad_cam_heatmap_figure(views: ExplanationViews) -> Figure:
-    figure, axes = _column_figure(views)
-    draw_grad_cam_heatmap(figure, axes, views)
-    return figure
-
-
-def to_png(figure: Figure, dpi: int) -> bytes:
+def to_jpeg(figure: Figure, dpi: int) -> bytes:
+    """JPEG, not PNG: a photographic overlay encodes in half the time (80 vs 160 ms here) and a third the size."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    figure.savefig(buffer, format="jpeg", dpi=dpi, bbox_inches="tight", pil_kwargs={"quality": JPEG_QUALITY})
     return buffer.getvalue()

@@ -10,22 +10,49 @@ import tensorflow as tf
 
 from model.artifacts import DEFAULT_ARTIFACTS_DIR, MODEL_FILE, read_card
 from model.calibration import calibrated_probability
+from model.precision import AUTO, FLOAT32, MIXED_BFLOAT16, resolve_precision
 from model.preprocessing import to_model_input
 
 BATCH_SIZE = 128
 
 
+def bfloat16_copy(network: keras.Model) -> keras.Model:
+    """The same network and weights computing in bfloat16; its output layers stay float32.
+
+    Only the forward pass changes: the weights are the float32 ones, cast on
+    use, and the logit (the thresholded number) is accumulated in float32.
+    """
+    outputs = set(network.output_names)
+
+    def with_policy(layer: keras.Layer) -> keras.Layer:
+        config = layer.get_config()
+        if layer.name not in outputs and not isinstance(layer, keras.layers.InputLayer):
+            config["dtype"] = MIXED_BFLOAT16
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(network, clone_function=with_policy)
+    copy.set_weights(network.get_weights())
+    return copy
+
+
 @dataclass
 class Classifier:
-    """A network that outputs logits, with the temperature and threshold fitted on validation."""
+    """A network that outputs logits, with the temperature and threshold fitted on calibration data.
+
+    `network` is the float32 original (Grad-CAM differentiates it, the card's
+    figures were computed with it); every probability, the page's, LIME's
+    and the CLIs', comes from one predictor, run in `precision`.
+    """
 
     network: keras.Model
     card: dict
+    precision: str = FLOAT32
 
     def __post_init__(self) -> None:
         size = self.image_size
         spec = tf.TensorSpec((None, size, size, 1), tf.float32)
-        self._forward = tf.function(lambda x: self.network(x, training=False), input_signature=[spec])
+        predictor = bfloat16_copy(self.network) if self.precision == MIXED_BFLOAT16 else self.network
+        self._forward = tf.function(lambda x: predictor(x, training=False), input_signature=[spec])
 
     @property
     def image_size(self) -> int:
@@ -66,7 +93,8 @@ class Classifier:
         return float(self.probabilities(self.model_input(pixels)[np.newaxis])[0])
 
 
-def load_classifier(artifacts_dir: str | Path = DEFAULT_ARTIFACTS_DIR) -> Classifier:
+def load_classifier(artifacts_dir: str | Path = DEFAULT_ARTIFACTS_DIR, precision: str = AUTO) -> Classifier:
+    """The committed (or given) model, predicting in bfloat16 where this CPU has it (model.precision)."""
     artifacts_dir = Path(artifacts_dir)
     network = keras.saving.load_model(artifacts_dir / MODEL_FILE, compile=False)
-    return Classifier(network, read_card(artifacts_dir))
+    return Classifier(network, read_card(artifacts_dir), resolve_precision(precision))

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from model.dataset import CLASS_NAMES
-from model.explain import HOW_TO_READ, ExplanationViews, LimeExplanation
+from model.explain import GRAD_CAM_CAVEAT, HOW_TO_READ, ExplanationViews, LimeExplanation
 from model.figures import draw_grad_cam_heatmap, draw_image, draw_lime_heatmap
 from model.triage import (
     NEAR_THRESHOLD_CAUTION,
@@ -69,7 +69,9 @@ def summary_lines(
     lines += [
         "",
         f"LIME: {settings.algorithm} segmentation ({explanation.region_count} regions), "
-        f"{settings.num_samples} samples, seed {settings.seed}; local fit R^2 {explanation.score:.2f}.",
+        f"{settings.num_samples} samples, seed {settings.seed}; local fit of the calibrated log-odds, "
+        f"R^2 {explanation.score:.2f}.",
+        _wrap(explanation.support_sentence(views.label, views.regions_shown)),
         _wrap(f"Agreement of LIME and Grad-CAM: {views.agreement.sentence()}"),
     ]
     return lines
@@ -101,9 +103,9 @@ def _figures_page(views: ExplanationViews, disclaimer: str) -> Figure:
     draw_image(page.add_subplot(grid[0, 0]), views.boundaries, "LIME regions")
     draw_image(page.add_subplot(grid[0, 1]), views.top_regions, f"Top {count} regions supporting {name}")
     draw_image(page.add_subplot(grid[1, 0]), views.pros_cons, f"Strongest {count}: green for {name}, red against")
-    draw_lime_heatmap(page, page.add_subplot(grid[1, 1]), views)
-    draw_grad_cam_heatmap(page, page.add_subplot(grid[2, 0]), views)
-    page.text(0.53, 0.32, _wrap(f"How to read these pictures. {HOW_TO_READ}", 48), fontsize=8.5, va="top",
+    draw_lime_heatmap(page, page.add_subplot(grid[1, 1]), views.lime_heatmap, views.lime_norm, views.label)
+    draw_grad_cam_heatmap(page, page.add_subplot(grid[2, 0]), views.grad_cam_heatmap, views.grad_cam_norm, views.label)
+    page.text(0.53, 0.32, _wrap(f"How to read these pictures. {HOW_TO_READ} {GRAD_CAM_CAVEAT}", 48), fontsize=8.5, va="top",
               linespacing=1.4)
     _footer(page, disclaimer, 2)
     return page

@@ -13,6 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from skimage import data as samples
@@ -26,6 +27,7 @@ from model.preprocessing import decode_image
 from model.triage import OOD_FLAG, digest_of
 from model.uncertainty import UNCERTAIN_LABEL, uncertainty
 from tests.conftest import PROJECT_ROOT, encode
+from ui.diagnose import FAITHFULNESS_OPEN, STABILITY_RERUNS
 
 DIAGNOSE_PAGE = "pages/diagnose.py"
 FEWEST_LIME_SAMPLES = 200
@@ -121,10 +123,32 @@ def test_full_resolution_upload_shows_label_probability_interval_and_explanation
     low, high = interval(probability.delta)
     assert low <= float(probability.value.rstrip("%")) <= high
     assert shows_uncertain(app) == straddles(classifier, path.read_bytes())
+    assert any("raise its log-odds by" in markdown.value for markdown in app.markdown)
+    assert not app.get("plotly_chart"), "faithfulness is measured only when its panel is opened"
+
+
+def test_opening_the_faithfulness_panel_measures_it_on_the_log_odds_scale(app, val_images):
+    upload(app, val_images[-1][0])
+    app.session_state[FAITHFULNESS_OPEN] = True
+    app.run()
+    assert not app.exception
     assert app.get("plotly_chart"), "deletion and insertion curves"
-    areas = next(frame.value for frame in app.dataframe if "deletion area" in frame.value.columns)
+    areas = next(frame.value for frame in app.dataframe if "insertion − deletion" in frame.value.columns)
     assert list(areas["method"]) == ["LIME", "Grad-CAM", "random"], "the more faithful method first"
-    assert areas[["deletion area", "insertion area"]].stack().between(0, 1).all()
+    assert areas.drop(columns="method").stack().map(np.isfinite).all()
+    margins = dict(zip(areas["method"], areas["insertion − deletion"]))
+    assert margins["LIME"] > margins["random"]
+
+
+def test_check_stability_reruns_lime_and_says_how_far_the_regions_hold(app, val_images):
+    upload(app, val_images[-1][0])
+    [button] = [b for b in app.button if (b.key or "").startswith("stability_")]
+    button.click().run()
+    assert not app.exception
+    [said] = [info.value for info in app.info if "other seeds" in info.value]
+    assert f"Rerun with {STABILITY_RERUNS} other seeds" in said and "median Jaccard" in said
+    app.run()
+    assert any("other seeds" in info.value for info in app.info), "the answer stays on later reruns"
 
 
 def test_corrupt_file_gets_a_message_and_no_exception(app):

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from lime.lime_image import LimeImageExplainer
+
 from model.explain import (
     SEGMENTATION_PARAMETERS,
     LimeExplanation,
@@ -15,9 +17,14 @@ from model.explain import (
     explain_with_lime,
     explanation_views,
     grad_cam,
+    grad_cam_heatmap,
+    jaccard,
+    lime_heatmap,
     segment,
+    stability,
 )
-from model.inference import Classifier
+from model.figures import GRAD_CAM_COLORBAR_LABEL, draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure
+from model.inference import BATCH_SIZE, Classifier
 from model.preprocessing import read_image
 
 FAST = LimeSettings(num_samples=150, seed=7)
@@ -66,12 +73,81 @@ def test_lime_fits_the_log_odds_so_a_saturated_call_keeps_its_explanation(classi
     factor and the fit stays as good. A linear model of the probability would
     see almost nothing move when regions are hidden and fit noise.
     """
-    sharp = Classifier(classifier.network, {**classifier.card, "temperature": classifier.temperature / 20})
+    sharp_card = {**classifier.card, "temperature": classifier.temperature / 20}
+    sharp = Classifier(classifier.network, sharp_card, classifier.precision)
     probability = float(sharp.probabilities(model_input[np.newaxis])[0])
     assert abs(probability - 0.5) > 0.4999
     saturated = explain_with_lime(sharp, model_input, FAST)
     np.testing.assert_allclose(saturated.weights, 20 * explanation.weights, rtol=1e-3, atol=1e-6)
     assert saturated.score == pytest.approx(explanation.score, abs=1e-6)
+
+
+def test_lime_is_lime_image_explainer_with_the_perturbed_images_built_at_once(classifier, model_input, explanation):
+    """Same seed, same draws, same kernel and fit: the vectorised run gives lime's own weights and R²."""
+    image = model_input[..., 0].astype(np.float32)
+
+    def log_odds(batch: np.ndarray) -> np.ndarray:
+        pneumonia = classifier.logits(batch[..., :1]) / classifier.temperature
+        return np.column_stack([-pneumonia, pneumonia])
+
+    reference = LimeImageExplainer(random_state=FAST.seed).explain_instance(
+        image, log_odds, labels=(0, 1), hide_color=None, top_labels=None,
+        num_features=explanation.region_count, num_samples=FAST.num_samples, batch_size=BATCH_SIZE,
+        segmentation_fn=lambda _: explanation.segments, random_seed=FAST.seed,
+    )
+    for label in (0, 1):
+        weights = np.zeros(explanation.region_count)
+        for region, weight in reference.local_exp[label]:
+            weights[region] = weight
+        np.testing.assert_allclose(explanation.weights[label], weights, rtol=1e-6, atol=1e-9)
+    assert explanation.score == pytest.approx(reference.score)
+
+
+def test_a_saturated_real_call_keeps_large_weights_and_a_good_fit(classifier, val_images):
+    """The most confident call among the originals, at the page's defaults: weights of whole log-odds units, R² >= 0.7.
+
+    On the probability scale the same call got weights of 1e-6 to 1e-2 and R² around 0.35.
+    """
+    inputs = np.stack([classifier.model_input(read_image(path).pixels) for path, _ in val_images])
+    probabilities = classifier.probabilities(inputs)
+    most_sure = int(np.argmax(np.abs(probabilities - 0.5)))
+    assert abs(probabilities[most_sure] - 0.5) > 0.49, "the originals include a saturated call"
+    label = int(probabilities[most_sure] >= classifier.threshold)
+    result = explain_with_lime(classifier, inputs[most_sure])
+    assert result.score >= 0.7
+    assert np.abs(result.weights[label]).max() > 0.1
+    assert result.weights[label][result.supporting_regions(label, 5)].sum() > 0.3
+
+
+def test_lime_colour_bar_is_labelled_in_log_odds_of_the_class_shown(
+    pneumonia_pixels, explanation, classifier, model_input
+):
+    xray = display_image(pneumonia_pixels)
+    for label, name in ((1, "pneumonia"), (0, "normal")):
+        overlay, norm = lime_heatmap(xray, explanation, label, 0.5)
+        figure = heatmap_figure(draw_lime_heatmap, overlay, norm, label)
+        assert figure.axes[1].get_ylabel() == f"change in log-odds of {name}"
+    overlay, norm = grad_cam_heatmap(xray, grad_cam(classifier.network, model_input, 1), 0.5)
+    assert heatmap_figure(draw_grad_cam_heatmap, overlay, norm, 1).axes[1].get_ylabel() == GRAD_CAM_COLORBAR_LABEL
+
+
+def test_jaccard_of_region_sets():
+    assert jaccard(np.array([1, 2, 3]), np.array([3, 2, 1])) == 1.0
+    assert jaccard(np.array([1, 2]), np.array([2, 3])) == pytest.approx(1 / 3)
+    assert jaccard(np.array([], int), np.array([], int)) == 1.0
+
+
+def test_stability_reruns_other_seeds_and_counts_where_the_regions_recur(classifier, model_input, explanation):
+    seen: list[float] = []
+    result = stability(classifier, model_input, explanation, 1, 5, other_seeds=2, progress=seen.append)
+    assert result.seeds == (FAST.seed + 1, FAST.seed + 2) and result.runs == 3
+    assert len(result.overlaps) == 2 and np.all((0 <= result.overlaps) & (result.overlaps <= 1))
+    np.testing.assert_array_equal(result.shown_regions, explanation.supporting_regions(1, 5))
+    assert np.all(result.appearances[result.shown_regions] >= 1) and result.appearances.max() <= 3
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    rerun = explain_with_lime(classifier, model_input, LimeSettings(num_samples=FAST.num_samples, seed=FAST.seed + 1))
+    assert result.overlaps[0] == jaccard(explanation.supporting_regions(1, 5), rerun.supporting_regions(1, 5))
+    assert "median Jaccard" in result.sentence()
 
 
 def test_lime_explains_both_classes_of_every_region(explanation, model_input):
@@ -180,3 +256,10 @@ def test_opacity_zero_shows_the_plain_xray(classifier, pneumonia_pixels, model_i
     views = explanation_views(pneumonia_pixels, explanation, cam, label=1, count=4, opacity=0.0)
     np.testing.assert_allclose(views.lime_heatmap, display_image(pneumonia_pixels), atol=1e-6)
     np.testing.assert_allclose(views.grad_cam_heatmap, display_image(pneumonia_pixels), atol=1e-6)
+
+
+def test_support_sentence_gives_the_log_odds_and_the_factor_on_the_odds(explanation):
+    regions = explanation.supporting_regions(1, 3)
+    total = explanation.weights[1][regions].sum()
+    sentence = explanation.support_sentence(1, 3)
+    assert f"{total:+.2f}" in sentence and f"{np.exp(total):.3g}" in sentence

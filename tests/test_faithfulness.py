@@ -13,18 +13,22 @@ STEPS = 20
 RANDOM_SEEDS = (0, 1, 2)
 
 
+def log_odds_of(classifier, model_input: np.ndarray, label: int) -> float:
+    pneumonia = float(classifier.logits(model_input[np.newaxis])[0]) / classifier.temperature
+    return pneumonia if label == 1 else -pneumonia
+
+
 @pytest.fixture(scope="module")
 def case(classifier, val_images) -> tuple[np.ndarray, int, float]:
-    """A NORMAL original: its model input, the predicted label and that label's probability.
+    """A NORMAL original: its model input, the predicted label and that label's log-odds.
 
-    A NORMAL call, because the blurred fill reads as haze: deleting regions of
-    a PNEUMONIA call barely lowers its probability whatever the ordering
-    (bench/faithfulness.py reports both kinds of call).
+    A NORMAL call, because the blurred fill reads as haze, so the neutral image
+    holds far less evidence for NORMAL than the original and the rescaled
+    curves are informative (bench/faithfulness.py reports both kinds of call).
     """
     model_input = classifier.model_input(read_image(val_images[0][0]).pixels)
-    pneumonia = float(classifier.probabilities(model_input[np.newaxis])[0])
-    label = int(pneumonia >= classifier.threshold)
-    return model_input, label, pneumonia if label == 1 else 1.0 - pneumonia
+    label = int(classifier.probabilities(model_input[np.newaxis])[0] >= classifier.threshold)
+    return model_input, label, log_odds_of(classifier, model_input, label)
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +43,20 @@ def curves(classifier, case) -> dict[str, FaithfulnessCurves]:
             for method, importance in maps.items()}
 
 
-def test_curves_start_and_end_at_the_image_and_the_neutral_fill(classifier, case, curves):
-    model_input, label, probability = case
-    neutral = float(classifier.probabilities(neutral_image(model_input)[np.newaxis])[0])
-    neutral = neutral if label == 1 else 1.0 - neutral
+def test_curves_follow_the_log_odds_from_the_image_to_the_neutral_fill(classifier, case, curves):
+    model_input, label, original = case
+    neutral = log_odds_of(classifier, neutral_image(model_input), label)
     for result in curves.values():
         assert result.fractions[0] == 0.0 and result.fractions[-1] == 1.0
         assert len(result.deletion) == len(result.insertion) == STEPS + 1
-        assert result.deletion[0] == pytest.approx(probability, abs=1e-5)
-        assert result.insertion[-1] == pytest.approx(probability, abs=1e-5)
-        assert result.deletion[-1] == pytest.approx(neutral, abs=1e-5)
-        assert result.insertion[0] == pytest.approx(neutral, abs=1e-5)
+        assert result.deletion_log_odds[0] == pytest.approx(original, abs=1e-4)
+        assert result.insertion_log_odds[-1] == pytest.approx(original, abs=1e-4)
+        assert result.deletion_log_odds[-1] == pytest.approx(neutral, abs=1e-4)
+        assert result.insertion_log_odds[0] == pytest.approx(neutral, abs=1e-4)
+        assert result.span == pytest.approx(original - neutral, abs=1e-4) and result.informative
+        # Rescaled per image: the original reads 1 and the neutral image 0, however saturated the call.
+        assert result.deletion[[0, -1]] == pytest.approx([1.0, 0.0])
+        assert result.insertion[[0, -1]] == pytest.approx([0.0, 1.0])
 
 
 @pytest.mark.parametrize("method", ["LIME", "Grad-CAM"])
@@ -57,27 +64,43 @@ def test_the_deletion_curve_falls_almost_monotonically(case, curves, method):
     _, label, _ = case
     deletion = curves[method].deletion
     assert label == 0
-    assert deletion[-1] < deletion[0] - 0.5
-    # The curve may climb back a little once most of the film is the neutral fill (0.16 at 85 % deleted
-    # with the committed model's LIME order), but never by as much as it fell.
+    assert deletion[STEPS // 2] < 0.5, "half the pixels an explanation ranks first hold most of the evidence"
+    # The curve may climb back a little once most of the film is the neutral fill (0.16 of the span at 85 %
+    # deleted with the committed model's LIME order), but never by as much as it fell.
     rebound = deletion - np.minimum.accumulate(deletion)
-    assert rebound.max() < 0.2
+    assert rebound.max() < 0.3
 
 
 def test_a_random_ordering_is_less_faithful_than_the_method_shown_first(classifier, case, curves):
     model_input, label, _ = case
     method = FAITHFULNESS_METHODS[0]
     for seed in RANDOM_SEEDS:
-        random = deletion_insertion(classifier, model_input, random_importance(model_input.shape[:2], seed), label, STEPS)
+        importance = random_importance(model_input.shape[:2], seed)
+        random = deletion_insertion(classifier, model_input, importance, label, STEPS)
         assert curves[method].deletion_area < random.deletion_area
         assert curves[method].insertion_area > random.insertion_area
+        assert curves[method].margin > random.margin
 
 
-def test_areas_are_normalised_trapezoids():
+def test_areas_are_trapezoids_of_the_rescaled_curves():
     fractions = np.linspace(0.0, 1.0, 5)
-    curves = FaithfulnessCurves(1, fractions, 1.0 - fractions, np.full(5, 0.8))
+    # Log-odds from 3 (original) down to -1 (neutral): rescaled 1 -> 0 in equal steps; insertion jumps back at once.
+    curves = FaithfulnessCurves(1, fractions, 3.0 - 4.0 * fractions, np.array([-1.0, 3.0, 3.0, 3.0, 3.0]))
+    assert curves.span == pytest.approx(4.0) and curves.informative
+    np.testing.assert_allclose(curves.insertion, [0.0, 1.0, 1.0, 1.0, 1.0])
     assert curves.deletion_area == pytest.approx(0.5)
-    assert curves.insertion_area == pytest.approx(0.8)
+    assert curves.insertion_area == pytest.approx(0.875)
+    assert curves.margin == pytest.approx(0.375)
+
+
+def test_a_neutral_image_with_more_evidence_keeps_the_margin_the_right_way_round():
+    """Haze reads as PNEUMONIA: a blurred film may score higher than the original; a faithful order still wins."""
+    fractions = np.linspace(0.0, 1.0, 5)
+    # Original 2, neutral 4: deleting the real evidence first dips below the original before the haze takes over.
+    faithful = FaithfulnessCurves(1, fractions, np.array([2, 0.5, 1, 2.5, 4]), np.array([4, 3.5, 3, 2.5, 2]))
+    careless = FaithfulnessCurves(1, fractions, np.array([2, 2.5, 3, 3.5, 4]), np.array([4, 3, 2, 2, 2]))
+    assert not faithful.informative and faithful.span == pytest.approx(-2.0)
+    assert faithful.margin > careless.margin
 
 
 def test_a_map_of_the_wrong_size_is_refused(classifier, case):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,23 +10,29 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
 from model.audit import AUDIT_DB_ENV, READS, AuditStore, default_audit_path
 from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES
 from model.errors import AuditStoreError
 from model.explain import (
+    GRAD_CAM_CAVEAT,
     HOW_TO_READ,
     SEGMENTATION_PARAMETERS,
     ExplanationViews,
     LimeExplanation,
     LimeSettings,
+    Stability,
+    display_image,
     explain_with_lime,
     explanation_views,
     grad_cam,
+    grad_cam_heatmap,
+    stability,
 )
 from model.faithfulness import FaithfulnessCurves, deletion_insertion, random_importance
-from model.figures import grad_cam_heatmap_figure, lime_heatmap_figure, to_png
+from model.figures import draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure, to_jpeg
 from model.inference import Classifier
 from model.ood import OodModel, load_ood
 from model.report import build_report
@@ -57,11 +63,24 @@ FIGURE_DPI = 120  # sharp enough for a page column; twice that doubles the encod
 FAITHFULNESS_METHODS = ("LIME", "Grad-CAM", "random")
 METHOD_COLOURS = {"LIME": "#54A24B", "Grad-CAM": "#E45756", "random": "#9D9D9D"}
 FAITHFULNESS_HOW_TO_READ = (
-    "Deletion blurs away the pixels a method ranks most important first and follows the probability of the "
-    "class explained: a faithful explanation makes it fall fast (small area under the curve). Insertion starts "
-    "from the blurred image and restores the most important pixels first: it should rise fast (large area). "
-    "The random ordering is the baseline to beat on this image. A blurred X-ray reads as haze, which this model "
-    "calls PNEUMONIA, so for PNEUMONIA the deletion curve falls slowly whatever the ordering."
+    "Deletion blurs away the pixels a method ranks most important first and follows the model's log-odds of the "
+    "class explained, rescaled so that the blurred image reads 0 and the original 1: a faithful explanation makes "
+    "it fall fast (small area under the curve). Insertion starts from the blurred image and restores the most "
+    "important pixels first: it should rise fast (large area). Log-odds keep moving where a probability would sit "
+    "at 99 %. The random ordering is the baseline to beat on this image: the larger insertion − deletion, the "
+    "more faithful the ordering."
+)
+LOW_SPAN_NOTE = (
+    "Here the blurred image holds about as much evidence for {name} as the original (a blurred X-ray reads as "
+    "haze), so the curves are shown in log-odds, not rescaled; insertion − deletion is in units of their gap."
+)
+FAITHFULNESS_OPEN = "faithfulness_open"
+STABILITY_CHECKED = "stability_checked"
+STABILITY_RERUNS = 4
+# Below this median overlap with reruns the shown regions depend on the seed (bench/results/stability.txt).
+STABLE_OVERLAP = 0.6
+UNSTABLE_CAUTION = (
+    "The regions shown change with the random seed: read the LIME views as a rough picture, not a precise map."
 )
 RECENT_READS = 10
 
@@ -230,7 +249,10 @@ def explanation_settings() -> tuple[LimeSettings, int]:
     """LIME's settings and how many regions to show; changing only the latter never reruns LIME."""
     defaults = LimeSettings()
     with st.expander("Explanation settings"):
-        algorithm = st.selectbox("Segmentation algorithm", list(SEGMENTATION_PARAMETERS), key="lime_algorithm")
+        algorithms = list(SEGMENTATION_PARAMETERS)
+        algorithm = st.selectbox(
+            "Segmentation algorithm", algorithms, index=algorithms.index(defaults.algorithm), key="lime_algorithm"
+        )
         knob = SEGMENTATION_PARAMETERS[algorithm]
         parameter = st.slider(
             knob.name.capitalize(), knob.minimum, knob.maximum, knob.default, knob.step, help=knob.help,
@@ -261,31 +283,87 @@ def _lime(
     return explanation
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _picture(key: tuple, _figure: Callable[[], Figure]) -> bytes:
+    """A figure encoded once per key (what it shows): reruns that change something else skip matplotlib."""
+    return to_jpeg(_figure(), FIGURE_DPI)
+
+
 def explanation_panel(
     assessment: Assessment, settings: LimeSettings, count: int
 ) -> tuple[LimeExplanation, ExplanationViews]:
-    """LIME beside Grad-CAM for the class the user picks (the predicted one by default)."""
+    """Grad-CAM at once, then LIME with its progress, for the class the user picks (the predicted one by default).
+
+    The call above is already on screen while LIME runs.
+    """
     model = classifier()
     st.subheader("Why")
-    explanation = _lime(assessment.digest, settings, model.version, model, assessment)
     choice, slider = st.columns(2)
     label = choice.radio(
         "Show the evidence for", (1, 0), index=0 if assessment.label == 1 else 1,
         format_func=CLASS_NAMES.__getitem__, horizontal=True, key=f"evidence_{assessment.digest}",
     )
     opacity = slider.slider("Heatmap opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="heatmap_opacity")
-    cam = grad_cam(model.network, assessment.model_input, label)
-    views = explanation_views(assessment.image.pixels, explanation, cam, label, count, opacity)
+    shown = (assessment.digest, model.version, label, opacity)
     lime_column, cam_column = st.columns(2)
-    lime_column.image(to_png(lime_heatmap_figure(views), FIGURE_DPI), width="stretch")
-    cam_column.image(to_png(grad_cam_heatmap_figure(views), FIGURE_DPI), width="stretch")
+    cam = grad_cam(model.network, assessment.model_input, label)
+    xray = display_image(assessment.image.pixels)
+    cam_overlay, cam_norm = grad_cam_heatmap(xray, cam, opacity)
+    cam_column.image(
+        _picture(("Grad-CAM", *shown), lambda: heatmap_figure(draw_grad_cam_heatmap, cam_overlay, cam_norm, label)),
+        width="stretch",
+    )
+    cam_column.caption(GRAD_CAM_CAVEAT)
+    with lime_column:
+        explanation = _lime(assessment.digest, settings, model.version, model, assessment)
+    views = explanation_views(assessment.image.pixels, explanation, cam, label, count, opacity)
+    lime_picture = _picture(
+        ("LIME", *shown, settings), lambda: heatmap_figure(draw_lime_heatmap, views.lime_heatmap, views.lime_norm, label)
+    )
+    lime_column.image(lime_picture, width="stretch")
     st.markdown(f"**Agreement of LIME and Grad-CAM:** {views.agreement.sentence()}")
+    st.markdown(explanation.support_sentence(label, count))
     regions, top, pros_cons = st.columns(3)
     regions.image(views.boundaries, caption=f"{explanation.region_count} LIME regions ({settings.algorithm})")
     top.image(views.top_regions, caption=f"Top {count} regions supporting {CLASS_NAMES[label]}, rest dimmed")
     pros_cons.image(views.pros_cons, caption=f"Strongest {count} regions: green for {CLASS_NAMES[label]}, red against")
     st.caption(f"{HOW_TO_READ} LIME's local linear model explains R² = {explanation.score:.2f} of the changes.")
     return explanation, views
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _stability(
+    digest: str, settings: LimeSettings, label: int, count: int, model_version: str, _classifier: Classifier,
+    _assessment: Assessment, _explanation: LimeExplanation,
+) -> Stability:
+    text = f"Rerunning LIME with {STABILITY_RERUNS} other seeds…"
+    bar = st.progress(0.0, text=text)
+    result = stability(
+        _classifier, _assessment.model_input, _explanation, label, count, STABILITY_RERUNS,
+        lambda done: bar.progress(done, text=text),
+    )
+    bar.empty()
+    return result
+
+
+def stability_panel(assessment: Assessment, explanation: LimeExplanation, label: int, count: int) -> None:
+    """On request, how far the regions shown survive other random seeds; the answer stays for this view."""
+    model = classifier()
+    key = (assessment.digest, explanation.settings, label, count)
+    checked = st.session_state.setdefault(STABILITY_CHECKED, set())
+    if st.button(
+        "Check stability", icon=":material/replay:", key=f"stability_{assessment.digest[:12]}",
+        help=f"Reruns LIME with {STABILITY_RERUNS} other seeds and compares the top regions with those shown.",
+    ):
+        checked.add(key)
+    if key not in checked:
+        return
+    result = _stability(
+        assessment.digest, explanation.settings, label, count, model.version, model, assessment, explanation
+    )
+    st.info(result.sentence(), icon="🔁")
+    if result.median_overlap < STABLE_OVERLAP:
+        st.warning(UNSTABLE_CAUTION, icon="⚠️")
 
 
 @st.cache_data(show_spinner="Measuring how faithful the explanations are…", max_entries=32)
@@ -307,41 +385,59 @@ def _faithfulness(
 
 
 def faithfulness_figure(curves: dict[str, FaithfulnessCurves], class_name: str) -> go.Figure:
+    """Rescaled log-odds (neutral 0, original 1) when the image allows it, else the log-odds themselves."""
+    rescale = next(iter(curves.values())).informative
     figure = make_subplots(
         rows=1, cols=2, shared_yaxes=True,
         subplot_titles=("Deletion: most important first (lower area is better)",
                         "Insertion: most important first (higher area is better)"),
     )
     for method, curve in curves.items():
-        for column, values in enumerate((curve.deletion, curve.insertion), start=1):
+        pair = (curve.deletion, curve.insertion) if rescale else (curve.deletion_log_odds, curve.insertion_log_odds)
+        for column, values in enumerate(pair, start=1):
             figure.add_scatter(
                 x=curve.fractions, y=values, mode="lines+markers", name=method, legendgroup=method,
                 showlegend=column == 1, line={"color": METHOD_COLOURS[method]}, row=1, col=column,
             )
     figure.update_xaxes(title_text="share of pixels changed", tickformat=".0%", range=[0, 1])
-    figure.update_yaxes(title_text=f"P({class_name.lower()})", tickformat=".0%", range=[0, 1.02], row=1, col=1)
+    title = f"evidence for {class_name} (blurred 0, original 1)" if rescale else f"log-odds of {class_name}"
+    figure.update_yaxes(title_text=title, row=1, col=1)
     figure.update_layout(height=360, margin={"t": 60})
     return figure
 
 
+def faithfulness_table(curves: dict[str, FaithfulnessCurves]) -> pd.DataFrame:
+    """Areas under the rescaled curves (where they mean something) and the margin that ranks the orderings."""
+    rescale = next(iter(curves.values())).informative
+    areas = pd.DataFrame({"method": list(curves)})
+    if rescale:
+        areas["deletion area"] = [c.deletion_area for c in curves.values()]
+        areas["insertion area"] = [c.insertion_area for c in curves.values()]
+    areas["insertion − deletion"] = [c.margin for c in curves.values()]
+    return areas
+
+
 def faithfulness_panel(assessment: Assessment, explanation: LimeExplanation, label: int) -> None:
-    """Deletion and insertion curves of the explanations shown, for the class shown."""
+    """Deletion and insertion curves of the explanations shown, measured only while the panel is open."""
     model = classifier()
-    with st.expander(f"How faithful are these explanations to the model? (evidence for {CLASS_NAMES[label]})"):
+    panel = st.expander(
+        f"How faithful are these explanations to the model? (evidence for {CLASS_NAMES[label]})",
+        key=FAITHFULNESS_OPEN, on_change="rerun",
+    )
+    if not panel.open:
+        return
+    with panel:
         curves = _faithfulness(
             assessment.digest, explanation.settings, label, model.version, model, assessment, explanation
         )
         st.plotly_chart(faithfulness_figure(curves, CLASS_NAMES[label]), key=f"faithfulness_{assessment.digest}")
-        areas = pd.DataFrame(
-            {
-                "method": list(curves),
-                "deletion area": [c.deletion_area for c in curves.values()],
-                "insertion area": [c.insertion_area for c in curves.values()],
-            }
+        st.dataframe(
+            faithfulness_table(curves).style.format(precision=3), hide_index=True,
+            key=f"faithfulness_areas_{assessment.digest}",
         )
-        areas["insertion − deletion"] = areas["insertion area"] - areas["deletion area"]
-        st.dataframe(areas.style.format(precision=3), hide_index=True, key=f"faithfulness_areas_{assessment.digest}")
         st.caption(FAITHFULNESS_HOW_TO_READ)
+        if not next(iter(curves.values())).informative:
+            st.caption(LOW_SPAN_NOTE.format(name=CLASS_NAMES[label]))
 
 
 def audit_panel(assessment: Assessment) -> None:

@@ -1,0 +1,183 @@
+"""Speed of the app on this machine against its targets, in a real browser where a clinician sees it.
+
+    python bench/speed.py [--repeats 5] [--uploads 6] [--cold-starts 3] [--model-page-visits 4]
+
+In process: LIME with the page's default settings and with 1000 samples (the
+target's count), one prediction from the uploaded bytes, Grad-CAM; and
+whether the predictor the app uses (bfloat16 where the CPU has it,
+model.precision) agrees with float32 on the validation split: the same
+labels and |delta logit| <= 0.1.
+In headless Chromium against `streamlit run app.py`: the cold start until
+the first page is shown with the model loaded; the first page in a new
+session on the warm server; uploads of distinct full-resolution X-rays,
+timed to the call (label and probability on screen) and to the fully
+explained page; and the Model & data page in a new session, its first visit
+after the server started and later ones. Medians, with the worst upload.
+Writes bench/results/speed.txt.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from common import bench_parser, bench_setup, median_seconds, report  # first: it puts the project root on sys.path
+from playwright.sync_api import Page, sync_playwright
+
+from model.dataset import list_labelled_files
+from model.explain import LimeSettings, explain_with_lime, grad_cam
+from model.inference import load_classifier
+from model.precision import FLOAT32, cpu_description
+from model.preprocessing import decode_image, read_image
+from tests.browser import (
+    MODEL_PAGE_MIN_CHARTS,
+    RESULT_READY,
+    EXPLANATION_IMAGES,
+    launch_chromium,
+    open_diagnose,
+    open_model_page,
+    streamlit_server,
+    upload,
+)
+
+LOGIT_TOLERANCE = 0.1
+LIME_TARGET_SAMPLES = 1000
+TARGETS = {
+    "LIME": 1.2,
+    "call": 2.0,
+    "explained": 2.5,
+    "first page": 4.0,
+    "model page": 5.0,
+}
+# True once the call for `name` is on screen: its heading and the Result metric of this run.
+CALL_SHOWN = """(name) => {
+    const fresh = (selector) => [...document.querySelectorAll(selector)]
+        .filter((e) => !e.closest('[data-stale="true"]'));
+    if (document.querySelector('[data-testid="stException"]')) return true;
+    return fresh('[data-testid="stHeading"]').some((h) => h.innerText.trim() === name)
+        && fresh('[data-testid="stMetricLabel"]').some((m) => m.innerText.trim() === 'Result');
+}"""
+
+
+def precision_agreement(setup) -> str:
+    """Labels and logits of the app's predictor against float32 over the whole validation split."""
+    app, reference = setup.classifier, load_classifier(setup.artifacts_dir, FLOAT32)
+    inputs = np.stack([app.model_input(read_image(setup.data_root / name).pixels) for name in setup.validation.files])
+    fast, exact = app.logits(inputs), reference.logits(inputs)
+    threshold = np.log(app.threshold / (1 - app.threshold)) * app.temperature
+    flipped = int(np.sum((fast >= threshold) != (exact >= threshold)))
+    delta = np.abs(fast - exact)
+    verdict = "met" if flipped == 0 and delta.max() <= LOGIT_TOLERANCE else "NOT met"
+    return (
+        f"predictor {app.precision} against float32 on the {len(inputs)} validation-split images: {flipped} labels "
+        f"differ, |delta logit| median {np.median(delta):.4f}, max {delta.max():.4f} (target 0 and <= "
+        f"{LOGIT_TOLERANCE}): {verdict}"
+    )
+
+
+def timed_upload(browser, url: str, path: Path) -> tuple[float, float]:
+    """Seconds from choosing the file to the call on screen, and to the fully explained page."""
+    page: Page = open_diagnose(browser, url)
+    try:
+        started = time.perf_counter()
+        upload(page, path)
+        page.wait_for_function(CALL_SHOWN, arg=path.name, timeout=240_000, polling=50)
+        call = time.perf_counter() - started
+        page.wait_for_function(RESULT_READY, arg=[path.name, EXPLANATION_IMAGES], timeout=240_000, polling=50)
+        return call, time.perf_counter() - started
+    finally:
+        page.context.close()
+
+
+def first_page_seconds(browser, url: str) -> float:
+    started = time.perf_counter()
+    open_diagnose(browser, url).context.close()
+    return time.perf_counter() - started
+
+
+def model_page_seconds(browser, url: str) -> float:
+    page = open_diagnose(browser, url)
+    try:
+        started = time.perf_counter()
+        open_model_page(page)
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState === 'notRunning'",
+            timeout=240_000, polling=50,
+        )
+        return time.perf_counter() - started
+    finally:
+        page.context.close()
+
+
+def line(name: str, seconds: float, target: float | None = None, worst: float | None = None) -> str:
+    worst_text = "" if worst is None else f"{worst:7.2f}s"
+    target_text = "" if target is None else f"{target:6.1f}s  {'yes' if seconds <= target else 'NO'}"
+    return f"  {name:<58} {seconds:7.2f}s {worst_text:>8} {target_text}"
+
+
+def main() -> int:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each in-process measurement")
+    parser.add_argument("--uploads", type=int, default=6, help="distinct X-rays uploaded, one session each")
+    parser.add_argument("--cold-starts", type=int, default=3)
+    parser.add_argument("--model-page-visits", type=int, default=4)
+    args = parser.parse_args()
+    setup = bench_setup(args)
+    classifier = setup.classifier
+    originals = list_labelled_files(setup.data_root / "val").paths
+    image = originals[-1]
+    data = image.read_bytes()
+    model_input = classifier.model_input(decode_image(data, image.name).pixels)
+    lines = [
+        f"model {classifier.version}, predictor {classifier.precision}; {os.cpu_count()} CPUs, {cpu_description()}; "
+        f"load average {os.getloadavg()[0]:.1f}; medians (worst where shown)",
+        f"  {'measurement':<58} {'median':>8} {'worst':>8} {'target':>7}  met",
+        line(f"LIME, page defaults ({LimeSettings().num_samples} samples)",
+             median_seconds(lambda: explain_with_lime(classifier, model_input), args.repeats)),
+        line(f"LIME, {LIME_TARGET_SAMPLES} samples",
+             median_seconds(lambda: explain_with_lime(classifier, model_input, LimeSettings(
+                 num_samples=LIME_TARGET_SAMPLES)), args.repeats), TARGETS["LIME"]),
+        line("prediction of one image (bytes -> probability)",
+             median_seconds(lambda: classifier.probability_of(decode_image(data, image.name).pixels), args.repeats)),
+        line("Grad-CAM", median_seconds(lambda: grad_cam(classifier.network, model_input), args.repeats)),
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as scratch:
+        browser = launch_chromium(playwright)
+        env = {"XRAY_MODEL_DIR": str(setup.artifacts_dir), "XRAY_AUDIT_DB": str(Path(scratch) / "audit.sqlite3")}
+        cold = []
+        for start in range(args.cold_starts):
+            started = time.perf_counter()
+            with streamlit_server(Path(scratch) / f"cold{start}.log", env) as server:
+                open_diagnose(browser, server.url).context.close()
+                cold.append(time.perf_counter() - started)
+        lines.append(line("cold server start -> first page, model loaded", statistics.median(cold)))
+        with streamlit_server(Path(scratch) / "warm.log", env) as server:
+            first_page_seconds(browser, server.url)
+            warm = [first_page_seconds(browser, server.url) for _ in range(args.repeats)]
+            lines.append(line("first page in a new session, model loaded (warm server)", statistics.median(warm),
+                              TARGETS["first page"]))
+            model_first = model_page_seconds(browser, server.url)
+            model_later = [model_page_seconds(browser, server.url) for _ in range(args.model_page_visits)]
+            lines.append(line("Model & data page, first visit after the server started", model_first))
+            lines.append(line("Model & data page, later visits (new sessions)", statistics.median(model_later),
+                              TARGETS["model page"], max(model_later)))
+            timed_upload(browser, server.url, originals[0])
+            uploads = [timed_upload(browser, server.url, path) for path in originals[1 : 1 + args.uploads]]
+            calls, explained = [c for c, _ in uploads], [e for _, e in uploads]
+            lines.append(line(f"upload -> call on screen ({len(uploads)} distinct X-rays)", statistics.median(calls),
+                              TARGETS["call"], max(calls)))
+            lines.append(line("upload -> fully explained page", statistics.median(explained), TARGETS["explained"],
+                              max(explained)))
+        browser.close()
+    lines.append(precision_agreement(setup))
+    report("\n".join(lines) + "\n", "speed.txt")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The predictor's arithmetic: bfloat16 where the CPU has it, and the same calls as float32."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.inference import load_classifier
+from model.precision import AUTO, FLOAT32, MIXED_BFLOAT16, PRECISION_ENV, resolve_precision
+from model.preprocessing import read_image
+
+LOGIT_TOLERANCE = 0.1
+
+
+def test_the_environment_overrides_auto(monkeypatch):
+    monkeypatch.setenv(PRECISION_ENV, FLOAT32)
+    assert resolve_precision(AUTO) == FLOAT32
+    assert resolve_precision(MIXED_BFLOAT16) == MIXED_BFLOAT16
+
+
+def test_an_unknown_precision_is_refused(monkeypatch):
+    monkeypatch.setenv(PRECISION_ENV, "float8")
+    with pytest.raises(ValueError, match="Unknown precision"):
+        resolve_precision(AUTO)
+
+
+def test_bfloat16_predictor_gives_the_float32_calls(artifacts_dir, val_images, monkeypatch):
+    """Same labels and logits within 0.1 on the full-resolution originals; the weights stay float32."""
+    exact = load_classifier(artifacts_dir, FLOAT32)
+    fast = load_classifier(artifacts_dir, MIXED_BFLOAT16)
+    assert fast.precision == MIXED_BFLOAT16 and fast.network.dtype_policy.name == FLOAT32
+    inputs = np.stack([exact.model_input(read_image(path).pixels) for path, _ in val_images])
+    np.testing.assert_allclose(fast.logits(inputs), exact.logits(inputs), atol=LOGIT_TOLERANCE)
+    np.testing.assert_array_equal(
+        fast.probabilities(inputs) >= fast.threshold, exact.probabilities(inputs) >= exact.threshold
+    )
+    assert not np.array_equal(fast.logits(inputs), exact.logits(inputs)), "the copy really computes in bfloat16"
