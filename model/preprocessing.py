@@ -19,7 +19,8 @@ import pydicom
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydicom.datadict import dictionary_has_tag
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.multival import MultiValue
+from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing, get_decoder
 
 from model.errors import ImageInputError
 
@@ -80,6 +81,67 @@ def _is_dicom(data: bytes, name: str) -> bool:
     return data[128:132] == b"DICM" or name.lower().endswith((".dcm", ".dicom"))
 
 
+def _as_list(value: object) -> list:
+    """A DICOM element value that may be single- or multi-valued, as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, MultiValue | list | tuple) else [value]
+
+
+def _apply_first_valid_voi(values: np.ndarray, dataset: pydicom.Dataset, notes: list[str]) -> np.ndarray:
+    """The first VOI mapping that works: a VOI LUT with data, then each window of positive width, else none.
+
+    Files from real PACS carry empty VOI LUT sequences, windows of width 0 or
+    LUT descriptors pydicom cannot use; such a mapping is skipped, with a note,
+    rather than refusing the image.
+    """
+    skipped: list[str] = []
+    for index, item in enumerate(dataset.get("VOILUTSequence") or []):
+        if "LUTData" not in item or "LUTDescriptor" not in item:
+            skipped.append("an empty VOI LUT")
+            continue
+        try:
+            mapped = apply_voi(values, dataset, index)
+        except (ValueError, TypeError, IndexError, AttributeError, KeyError):
+            skipped.append("a VOI LUT that cannot be applied")
+            continue
+        notes.append("DICOM VOI LUT applied." + _skipped_note(skipped))
+        return mapped
+    for index, width in enumerate(_as_list(dataset.get("WindowWidth"))):
+        if not _is_positive(width):
+            skipped.append(f"a window of width {width}")
+            continue
+        try:
+            mapped = apply_windowing(values, dataset, index)
+        except (ValueError, TypeError, IndexError, AttributeError, KeyError):
+            skipped.append("a window that cannot be applied")
+            continue
+        notes.append("DICOM window applied." + _skipped_note(skipped))
+        return mapped
+    if skipped:
+        notes.append("No usable DICOM window: the image is shown over its full range." + _skipped_note(skipped))
+    return values
+
+
+def _can_decode(syntax: pydicom.uid.UID) -> bool:
+    """A pixel-data plugin for this transfer syntax is installed (requirements.txt pins pylibjpeg's)."""
+    try:
+        return bool(get_decoder(syntax).is_available)
+    except NotImplementedError:
+        return False
+
+
+def _is_positive(value: object) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def _skipped_note(skipped: list[str]) -> str:
+    return f" Skipped {', '.join(skipped)}." if skipped else ""
+
+
 def _decode_dicom(data: bytes, name: str) -> DecodedImage:
     try:
         dataset = pydicom.dcmread(io.BytesIO(data), force=True)
@@ -112,6 +174,11 @@ def _decode_dicom(data: bytes, name: str) -> DecodedImage:
     except (NotImplementedError, RuntimeError) as error:
         syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
         described = f"{syntax.name} ({syntax})" if syntax is not None else "its transfer syntax"
+        if syntax is not None and _can_decode(syntax):
+            raise ImageInputError(
+                f"{_label(name)} uses {described}, but its compressed pixel data could not be decoded: "
+                "it is damaged or not what the header declares."
+            ) from error
         raise ImageInputError(
             f"{_label(name)} uses {described}, which cannot be decoded here; "
             "export it uncompressed or as PNG."
@@ -127,10 +194,7 @@ def _decode_dicom(data: bytes, name: str) -> DecodedImage:
         notes.append(f"Colour DICOM ({photometric}) converted to grayscale.")
         return DecodedImage(raw, "DICOM", notes)
     values = apply_modality_lut(raw, dataset)
-    windowed = apply_voi_lut(values, dataset)
-    if "WindowCenter" in dataset or "VOILUTSequence" in dataset:
-        notes.append("DICOM window (VOI LUT) applied.")
-    pixels = _to_uint8(windowed)
+    pixels = _to_uint8(_apply_first_valid_voi(values, dataset, notes))
     if photometric == "MONOCHROME1":
         pixels = 255 - pixels
         notes.append("MONOCHROME1 DICOM inverted so bone is bright.")
