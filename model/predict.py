@@ -1,6 +1,11 @@
-"""Classify X-ray files or folders in batch and write a CSV.
+"""Classify X-ray files or folders in batch and write a CSV, with the page's trust signals.
 
     python -m model.predict PATH... [--out predictions.csv] [--model DIR]
+
+Each file goes through model.triage.assess_files, the code behind the
+Diagnose page, so the `flags` column (semicolon-separated short codes:
+not-radiograph, not-chest, lateral, age-outside-training, unlike-training,
+uncertain) and the `reasons` column say what the page would say.
 """
 from __future__ import annotations
 
@@ -13,11 +18,11 @@ import keras
 
 from model.artifacts import DEFAULT_ARTIFACTS_DIR
 from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES
-from model.errors import ImageInputError
-from model.inference import load_classifier
-from model.preprocessing import read_image
+from model.inference import Classifier, load_classifier
+from model.ood import OodModel, load_ood
+from model.triage import assess_files
 
-FIELDS = ("file", "label", "probability_pneumonia", "threshold", "error")
+FIELDS = ("file", "label", "probability_pneumonia", "threshold", "flags", "reasons", "error")
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -31,6 +36,28 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return found
 
 
+def csv_row(path: Path, classifier: Classifier, ood: OodModel | None) -> dict:
+    """One file's line: the call and every trust signal the page would show, or why it could not be read."""
+    row = dict.fromkeys(FIELDS, "") | {"file": str(path), "threshold": classifier.threshold}
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        row["error"] = f"'{path.name}' cannot be read ({error.strerror})."
+        return row
+    [assessment] = assess_files(classifier, [(path.name, data)], ood)
+    if not assessment.ok:
+        row["error"] = assessment.error
+        return row
+    signals = assessment.trust_signals
+    row |= {
+        "label": assessment.label_name,
+        "probability_pneumonia": f"{assessment.probability:.4f}",
+        "flags": ";".join(signal.code for signal in signals),
+        "reasons": " | ".join(signal.reason for signal in signals),
+    }
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.predict", description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="+", type=Path, help="image files or folders")
@@ -42,19 +69,15 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no image files found", file=sys.stderr)
         return 2
     classifier = load_classifier(args.model)
+    try:
+        ood = load_ood(args.model)
+    except (FileNotFoundError, ValueError) as error:
+        ood = None
+        print(f"note: no out-of-distribution check, so no unlike-training flag ({error})", file=sys.stderr)
     rows: list[dict] = []
     progress = keras.utils.Progbar(len(files), unit_name="image")
     for done, path in enumerate(files, start=1):
-        row = {"file": str(path), "label": "", "probability_pneumonia": "", "threshold": classifier.threshold,
-               "error": ""}
-        try:
-            probability = classifier.probability_of(read_image(path).pixels)
-        except ImageInputError as error:
-            row["error"] = str(error)
-        else:
-            row["label"] = CLASS_NAMES[int(probability >= classifier.threshold)]
-            row["probability_pneumonia"] = f"{probability:.4f}"
-        rows.append(row)
+        rows.append(csv_row(path, classifier, ood))
         progress.update(done)
     with args.out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)

@@ -23,6 +23,7 @@ from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing, get_decoder
 
 from model.errors import ImageInputError
+from model.metadata import DicomMetadata, read_metadata
 
 MIN_SIDE = 64
 MAX_PIXELS = 100_000_000
@@ -45,6 +46,7 @@ class DecodedImage:
     pixels: np.ndarray
     source_format: str
     notes: list[str] = field(default_factory=list)
+    metadata: DicomMetadata | None = None  # a DICOM's header fields; JPEG and PNG carry none
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -186,19 +188,20 @@ def _decode_dicom(data: bytes, name: str) -> DecodedImage:
     except (ValueError, AttributeError, KeyError, TypeError, EOFError, OSError) as error:
         raise ImageInputError(f"{_label(name)} has DICOM pixel data that cannot be read ({error}).") from error
     notes: list[str] = []
+    metadata = read_metadata(dataset)
     photometric = str(getattr(dataset, "PhotometricInterpretation", "MONOCHROME2")).upper()
     if raw.ndim == 3:
         if raw.shape[-1] not in (3, 4):
             raise ImageInputError(f"{_label(name)} has DICOM pixel data of unexpected shape {raw.shape}.")
         raw = cv2.cvtColor(_to_uint8(raw[..., :3]), cv2.COLOR_RGB2GRAY)
         notes.append(f"Colour DICOM ({photometric}) converted to grayscale.")
-        return DecodedImage(raw, "DICOM", notes)
+        return DecodedImage(raw, "DICOM", notes, metadata)
     values = apply_modality_lut(raw, dataset)
     pixels = _to_uint8(_apply_first_valid_voi(values, dataset, notes))
     if photometric == "MONOCHROME1":
         pixels = 255 - pixels
         notes.append("MONOCHROME1 DICOM inverted so bone is bright.")
-    return DecodedImage(pixels, "DICOM", notes)
+    return DecodedImage(pixels, "DICOM", notes, metadata)
 
 
 def _decode_raster(data: bytes, name: str) -> DecodedImage:

@@ -56,11 +56,17 @@ def summary_lines(
         f"Operating threshold: {assessment.threshold:.1%} (PNEUMONIA when the probability reaches it)",
         _wrap(certainty_sentence(assessment.probability, assessment.threshold)),
     ]
-    if assessment.unreliable:
+    if assessment.ood is not None and assessment.ood.flagged:
         lines.append(_wrap(f"UNRELIABLE: {OOD_WARNING}"))
         lines += [_wrap(f"- {reason}") for reason in assessment.ood.reasons]
     elif assessment.ood is None:
         lines.append("Check for images unlike the training X-rays: not available for this model.")
+    metadata = assessment.image.metadata
+    if metadata is not None:
+        described = ", ".join(f"{name} {value}" for name, value in metadata.shown_fields().items() if value)
+        lines.append(_wrap(f"DICOM header: {described or 'no study fields'} (patient identifiers not printed)."))
+    for flag in assessment.metadata_flags:
+        lines.append(_wrap(f"{'UNRELIABLE' if flag.unreliable else 'CAUTION'}: {flag.reason}"))
     if spread.straddles_threshold:
         lines.append(_wrap(uncertainty_caution(spread)))
     if is_near_threshold(assessment.probability, assessment.threshold):

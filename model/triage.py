@@ -18,6 +18,7 @@ from scipy.special import logit
 from model.dataset import CLASS_NAMES
 from model.errors import ImageInputError
 from model.inference import Classifier
+from model.metadata import TrustFlag, metadata_flags
 from model.ood import OodAssessment, OodModel, assess, colour_fraction
 from model.preprocessing import DecodedImage, decode_image
 from model.uncertainty import UNCERTAIN_LABEL, Uncertainty, uncertainties
@@ -29,6 +30,9 @@ NEAR_THRESHOLD_CAUTION = (
     "a slightly different image could flip the label. Read this X-ray with particular care."
 )
 OOD_FLAG = "unlike training X-rays"
+# Short codes of the trust signals that are not read from a DICOM header (model.metadata has those).
+UNLIKE_TRAINING = "unlike-training"
+UNCERTAIN = "uncertain"
 UNRELIABLE_CAPTION = "Unreliable: image unlike the training X-rays."
 OOD_WARNING = (
     "Do not rely on this result: the image does not look like the frontal chest X-rays the model was trained "
@@ -65,17 +69,34 @@ class Assessment:
         return CLASS_NAMES[self.label]
 
     @property
+    def metadata_flags(self) -> list[TrustFlag]:
+        """What a DICOM header says against judging this image (none for JPEG and PNG)."""
+        metadata = self.image.metadata if self.image is not None else None
+        return metadata_flags(metadata) if metadata is not None else []
+
+    @property
     def unreliable(self) -> bool:
-        """The image is unlike the training X-rays: the prediction is shown for reference only."""
-        return self.ood is not None and self.ood.flagged
+        """Unlike the training X-rays, or not a frontal chest radiograph by its header: shown for reference only."""
+        return (self.ood is not None and self.ood.flagged) or any(flag.unreliable for flag in self.metadata_flags)
+
+    @property
+    def trust_signals(self) -> list[TrustFlag]:
+        """Every reason not to take the probability at face value, as short codes with plain reasons.
+
+        The page, the triage table, the PDF and the batch CSV all read this list.
+        """
+        signals = list(self.metadata_flags)
+        if self.ood is not None and self.ood.flagged:
+            signals.append(TrustFlag(UNLIKE_TRAINING, " ".join(self.ood.reasons)))
+        if self.uncertainty is not None and self.uncertainty.straddles_threshold:
+            signals.append(TrustFlag(UNCERTAIN, uncertainty_caution(self.uncertainty), unreliable=False))
+        return signals
 
     @property
     def trust_flags(self) -> list[str]:
-        """The warnings that say not to take the probability at face value."""
-        flags = [OOD_FLAG] if self.unreliable else []
-        if self.uncertainty is not None and self.uncertainty.straddles_threshold:
-            flags.append(self.uncertainty.label)
-        return flags
+        """The short names of the trust signals, for the triage table."""
+        names = {UNLIKE_TRAINING: OOD_FLAG, UNCERTAIN: UNCERTAIN_LABEL}
+        return [names.get(signal.code, signal.code) for signal in self.trust_signals]
 
 
 def digest_of(data: bytes) -> str:

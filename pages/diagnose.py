@@ -20,6 +20,7 @@ if not ranked:
 chosen = diagnose.triage_table(ranked) if len(ranked) > 1 else ranked[0]
 st.header(chosen.name)
 diagnose.result_panel(chosen)
+diagnose.metadata_panel(chosen)
 diagnose.audit_panel(chosen)
 settings, count = diagnose.explanation_settings()
 explanation, views = diagnose.explanation_panel(chosen, settings, count)

@@ -27,6 +27,7 @@ from model.preprocessing import decode_image
 from model.triage import OOD_FLAG, digest_of
 from model.uncertainty import UNCERTAIN_LABEL, uncertainty
 from tests.conftest import PROJECT_ROOT, encode
+from tests.inputs import dicom_bytes
 from ui.diagnose import FAITHFULNESS_OPEN, STABILITY_RERUNS
 
 DIAGNOSE_PAGE = "pages/diagnose.py"
@@ -272,3 +273,22 @@ def test_without_a_usable_ood_check_the_page_says_so_and_still_works(
     assert not app.exception and not app.error
     assert any("cannot be checked for being unlike the training X-rays" in info.value for info in app.info)
     assert metrics(app)["Result"] in CLASS_NAMES
+
+
+def test_a_dicom_header_shows_its_study_fields_and_masks_the_patient_until_asked(app, val_images):
+    pixels = decode_image(val_images[9][0].read_bytes(), "x.jpg").pixels.astype(np.uint16) * 16
+    data = dicom_bytes(pixels, Modality="CT", PatientAge="062Y", PatientName="Doe^Jane", PatientID="MRN-0042")
+    app.session_state["lime_samples"] = FEWEST_LIME_SAMPLES
+    upload(app, ("scan_[ct].dcm", data, "application/dicom"))
+    assert not app.exception
+    assert any("Modality CT" in error.value and "Do not rely" in error.value for error in app.error)
+    assert any("62 years old" in warning.value for warning in app.warning)
+    tables = [frame.value for frame in app.dataframe]
+    fields = next(t for t in tables if "field" in t.columns)
+    assert dict(zip(fields["field"], fields["value"]))["Modality"] == "CT"
+    identifiers = next(t for t in tables if "identifier" in t.columns)
+    assert "Doe^Jane" not in identifiers["value"].tolist() and "MRN-0042" not in identifiers["value"].tolist()
+    [toggle] = [t for t in app.toggle if t.label == "Show patient identifiers"]
+    toggle.set_value(True).run()
+    identifiers = next(frame.value for frame in app.dataframe if "identifier" in frame.value.columns)
+    assert {"Doe^Jane", "MRN-0042"} <= set(identifiers["value"])

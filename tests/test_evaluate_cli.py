@@ -19,7 +19,9 @@ from sklearn.metrics import (
 
 from model.evaluate import main as evaluate_main
 from model.predict import main as predict_main
+from model.preprocessing import read_image
 from tests.conftest import VAL_DIR
+from tests.inputs import dicom_bytes
 
 REQUIRED = {"n", "accuracy", "sensitivity", "specificity", "precision", "f1", "auroc", "threshold",
             "confusion_matrix", "scores", "skipped"}
@@ -84,3 +86,21 @@ def test_predict_writes_one_row_per_file_with_errors_named(labelled_folder, arti
             assert row["label"] in {"NORMAL", "PNEUMONIA"}
             assert 0.0 <= float(row["probability_pneumonia"]) <= 1.0
     assert "10 files" in capsys.readouterr().out
+
+
+def test_predict_writes_the_pages_trust_flags_and_reasons(val_images, artifacts_dir, tmp_path):
+    """A CT by its header and an adult by its age get the same codes and reasons the Diagnose page gives."""
+    pixels = read_image(val_images[9][0]).pixels.astype(np.uint16) * 16
+    (tmp_path / "ct.dcm").write_bytes(dicom_bytes(pixels, Modality="CT"))
+    (tmp_path / "adult.dcm").write_bytes(dicom_bytes(pixels, PatientAge="062Y", ViewPosition="PA"))
+    shutil.copy(val_images[0][0], tmp_path / val_images[0][0].name)
+    out = tmp_path / "flags.csv"
+    assert predict_main([str(tmp_path), "--out", str(out), "--model", str(artifacts_dir)]) == 0
+    rows = {Path(row["file"]).name: row for row in csv.DictReader(out.open())}
+    assert "not-radiograph" in rows["ct.dcm"]["flags"].split(";")
+    assert "Modality CT" in rows["ct.dcm"]["reasons"]
+    assert rows["adult.dcm"]["flags"].split(";")[0] == "age-outside-training"
+    assert "62 years" in rows["adult.dcm"]["reasons"]
+    jpeg = rows[val_images[0][0].name]
+    assert jpeg["label"] in {"NORMAL", "PNEUMONIA"} and not jpeg["error"]
+    assert not {"not-radiograph", "age-outside-training", "lateral"} & set(jpeg["flags"].split(";"))

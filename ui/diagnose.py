@@ -50,6 +50,7 @@ from model.triage import (
     uncertainty_caution,
 )
 from ui.resources import DISCLAIMER, artifacts_dir, classifier
+from ui.text import plain
 
 REVIEW_PATH = "review_path"
 SOURCE = "diagnose_source"
@@ -83,6 +84,7 @@ UNSTABLE_CAUTION = (
     "The regions shown change with the random seed: read the LIME views as a rough picture, not a precise map."
 )
 RECENT_READS = 10
+MASK = "••••••"
 
 
 def _choose_source(source: str) -> None:
@@ -216,9 +218,14 @@ def _greyed(text: str, grey: bool) -> str:
 def result_panel(assessment: Assessment) -> None:
     """The call with its trust signals; an image unlike the training X-rays gets its result greyed."""
     unreliable, spread = assessment.unreliable, assessment.uncertainty
-    if unreliable:
+    if assessment.ood is not None and assessment.ood.flagged:
         reasons = "\n".join(f"- {reason}" for reason in assessment.ood.reasons)
         st.error(f"**Image unlike the training X-rays.** {OOD_WARNING}\n\n{reasons}", icon="🚫")
+    for flag in assessment.metadata_flags:
+        if flag.unreliable:
+            st.error(f"**Do not rely on this result.** {plain(flag.reason)}", icon="🚫")
+        else:
+            st.warning(plain(flag.reason), icon="⚠️")
     label, probability, threshold = st.columns(3)
     label.metric("Result", _greyed(assessment.label_name, unreliable))
     probability.metric(
@@ -243,6 +250,29 @@ def result_panel(assessment: Assessment) -> None:
     _, unavailable = ood_detector()
     if unavailable:
         st.info(unavailable, icon="ℹ️")
+
+
+def metadata_panel(assessment: Assessment) -> None:
+    """A DICOM's header in brief; patient identifiers stay masked unless the user asks to see them."""
+    metadata = assessment.image.metadata
+    if metadata is None:
+        return
+    with st.expander("DICOM header"):
+        fields = {name: value for name, value in metadata.shown_fields().items() if value}
+        st.dataframe(
+            pd.DataFrame({"field": list(fields), "value": list(fields.values())}), hide_index=True,
+            key=f"dicom_fields_{assessment.digest[:12]}",
+        )
+        shown = st.toggle(
+            "Show patient identifiers", key=f"identifiers_{assessment.digest[:12]}",
+            help="Name, ID and birth date stay off the screen, the PDF and the audit trail unless shown here.",
+        )
+        identifiers = metadata.identifiers()
+        values = list(identifiers.values()) if shown else [MASK if value else "" for value in identifiers.values()]
+        st.dataframe(
+            pd.DataFrame({"identifier": list(identifiers), "value": values}), hide_index=True,
+            key=f"dicom_identifiers_{assessment.digest[:12]}_{shown}",
+        )
 
 
 def explanation_settings() -> tuple[LimeSettings, int]:
