@@ -26,6 +26,10 @@ CHEST_BODY_PARTS = {"CHEST", "THORAX", "LUNG", "LUNGS", "TORAX", "THORAX/CHEST"}
 FRONTAL_VIEWS = {"PA", "AP"}
 LATERAL_VIEWS = {"LL", "RL", "LAT", "LATERAL", "LLD", "RLD"}
 TRAINED_AGES_YEARS = (1.0, 5.0)
+TRUSTED_AGE_TEXT = (
+    f"the model was trained only on children aged {TRAINED_AGES_YEARS[0]:.0f} to {TRAINED_AGES_YEARS[1]:.0f}, whose "
+    "chests differ in proportions, ribs and heart size. Its answer has not been tested at this age."
+)
 AGE_UNITS_PER_YEAR = {"D": 365.25, "W": 52.18, "M": 12.0, "Y": 1.0}
 
 NOT_RADIOGRAPH = "not-radiograph"
@@ -165,12 +169,9 @@ def metadata_flags(metadata: DicomMetadata) -> list[TrustFlag]:
             LATERAL, f"The DICOM header gives a lateral view ({view}); the model only knows frontal (PA or AP) views.",
         ))
     if metadata.age_years is not None and not TRAINED_AGES_YEARS[0] <= metadata.age_years <= TRAINED_AGES_YEARS[1]:
-        low, high = TRAINED_AGES_YEARS
         flags.append(TrustFlag(
             AGE_OUTSIDE_TRAINING,
-            f"The patient is {describe_age(metadata.age_years)} old by the DICOM header; the model was trained only "
-            f"on children aged {low:.0f} to {high:.0f}, whose chests differ in proportions, ribs and heart size. "
-            "Its answer has not been tested at this age.",
+            f"The patient is {describe_age(metadata.age_years)} old by the DICOM header; {TRUSTED_AGE_TEXT}",
             unreliable=False,
         ))
     return flags

@@ -5,7 +5,8 @@
 Each file goes through model.triage.assess_files, the code behind the
 Diagnose page, so the `flags` column (semicolon-separated short codes:
 not-radiograph, not-chest, lateral, age-outside-training, unlike-training,
-uncertain) and the `reasons` column say what the page would say.
+uncertain; lateral and age-outside-training also from the pixels) and the
+`reasons` column say what the page would say.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES
 from model.inference import Classifier, load_classifier
 from model.ood import OodModel, load_ood
 from model.triage import assess_files
+from model.view_checks import Probe, load_view_checks
 
 FIELDS = ("file", "label", "probability_pneumonia", "threshold", "flags", "reasons", "error")
 
@@ -36,7 +38,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return found
 
 
-def csv_row(path: Path, classifier: Classifier, ood: OodModel | None) -> dict:
+def csv_row(path: Path, classifier: Classifier, ood: OodModel | None, probes: list[Probe]) -> dict:
     """One file's line: the call and every trust signal the page would show, or why it could not be read."""
     row = dict.fromkeys(FIELDS, "") | {"file": str(path), "threshold": classifier.threshold}
     try:
@@ -44,7 +46,7 @@ def csv_row(path: Path, classifier: Classifier, ood: OodModel | None) -> dict:
     except OSError as error:
         row["error"] = f"'{path.name}' cannot be read ({error.strerror})."
         return row
-    [assessment] = assess_files(classifier, [(path.name, data)], ood)
+    [assessment] = assess_files(classifier, [(path.name, data)], ood, probes)
     if not assessment.ok:
         row["error"] = assessment.error
         return row
@@ -74,10 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         ood = None
         print(f"note: no out-of-distribution check, so no unlike-training flag ({error})", file=sys.stderr)
+    try:
+        probes = load_view_checks(args.model)
+    except (FileNotFoundError, ValueError) as error:
+        probes = []
+        print(f"note: no image-only lateral and adult checks ({error})", file=sys.stderr)
     rows: list[dict] = []
     progress = keras.utils.Progbar(len(files), unit_name="image")
     for done, path in enumerate(files, start=1):
-        rows.append(csv_row(path, classifier, ood))
+        rows.append(csv_row(path, classifier, ood, probes))
         progress.update(done)
     with args.out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)

@@ -65,7 +65,7 @@ def summary_lines(
     if metadata is not None:
         described = ", ".join(f"{name} {value}" for name, value in metadata.shown_fields().items() if value)
         lines.append(_wrap(f"DICOM header: {described or 'no study fields'} (patient identifiers not printed)."))
-    for flag in assessment.metadata_flags:
+    for flag in assessment.view_flags:
         lines.append(_wrap(f"{'UNRELIABLE' if flag.unreliable else 'CAUTION'}: {flag.reason}"))
     if spread.straddles_threshold:
         lines.append(_wrap(uncertainty_caution(spread)))

@@ -19,9 +19,10 @@ from model.dataset import CLASS_NAMES
 from model.errors import ImageInputError
 from model.inference import Classifier
 from model.metadata import TrustFlag, metadata_flags
-from model.ood import OodAssessment, OodModel, assess, colour_fraction
+from model.ood import OodAssessment, OodModel, assess, colour_fraction, penultimate_features, pixel_reasons
 from model.preprocessing import DecodedImage, decode_image
 from model.uncertainty import UNCERTAIN_LABEL, Uncertainty, uncertainties
+from model.view_checks import Probe, image_flags
 
 NEAR_THRESHOLD_ODDS_FACTOR = 3.0
 NEAR_THRESHOLD_FLAG = "near threshold"
@@ -33,7 +34,7 @@ OOD_FLAG = "unlike training X-rays"
 # Short codes of the trust signals that are not read from a DICOM header (model.metadata has those).
 UNLIKE_TRAINING = "unlike-training"
 UNCERTAIN = "uncertain"
-UNRELIABLE_CAPTION = "Unreliable: image unlike the training X-rays."
+UNRELIABLE_CAPTION = "Unreliable: not a frontal chest X-ray like the training ones (see why above)."
 OOD_WARNING = (
     "Do not rely on this result: the image does not look like the frontal chest X-rays the model was trained "
     "on, and the model answers NORMAL or PNEUMONIA for anything it is given."
@@ -54,6 +55,7 @@ class Assessment:
     flags: list[str] = field(default_factory=list)
     uncertainty: Uncertainty | None = None
     ood: OodAssessment | None = None
+    image_flags: list[TrustFlag] = field(default_factory=list)  # lateral or adult, read from the pixels
 
     @property
     def ok(self) -> bool:
@@ -69,15 +71,21 @@ class Assessment:
         return CLASS_NAMES[self.label]
 
     @property
-    def metadata_flags(self) -> list[TrustFlag]:
-        """What a DICOM header says against judging this image (none for JPEG and PNG)."""
+    def view_flags(self) -> list[TrustFlag]:
+        """What the DICOM header says against judging this image, then what the pixels say that it does not.
+
+        The header is the better witness: an image-only flag is kept only when
+        the header raised no flag with the same code.
+        """
         metadata = self.image.metadata if self.image is not None else None
-        return metadata_flags(metadata) if metadata is not None else []
+        flags = metadata_flags(metadata) if metadata is not None else []
+        said = {flag.code for flag in flags}
+        return flags + [flag for flag in self.image_flags if flag.code not in said]
 
     @property
     def unreliable(self) -> bool:
-        """Unlike the training X-rays, or not a frontal chest radiograph by its header: shown for reference only."""
-        return (self.ood is not None and self.ood.flagged) or any(flag.unreliable for flag in self.metadata_flags)
+        """Unlike the training X-rays, not a frontal chest radiograph, or a lateral view: shown for reference only."""
+        return (self.ood is not None and self.ood.flagged) or any(flag.unreliable for flag in self.view_flags)
 
     @property
     def trust_signals(self) -> list[TrustFlag]:
@@ -85,7 +93,7 @@ class Assessment:
 
         The page, the triage table, the PDF and the batch CSV all read this list.
         """
-        signals = list(self.metadata_flags)
+        signals = list(self.view_flags)
         if self.ood is not None and self.ood.flagged:
             signals.append(TrustFlag(UNLIKE_TRAINING, " ".join(self.ood.reasons)))
         if self.uncertainty is not None and self.uncertainty.straddles_threshold:
@@ -132,12 +140,14 @@ def uncertainty_caution(uncertainty: Uncertainty) -> str:
 
 
 def assess_files(
-    classifier: Classifier, files: Sequence[tuple[str, bytes]], ood: OodModel | None = None
+    classifier: Classifier, files: Sequence[tuple[str, bytes]], ood: OodModel | None = None,
+    probes: Sequence[Probe] = (),
 ) -> list[Assessment]:
     """Decode and score every (name, bytes) pair, in the order given.
 
     Without `ood` (a model packaged without a detector) nothing is judged out
-    of distribution and Assessment.ood stays None.
+    of distribution and Assessment.ood stays None; without `probes` no image
+    is checked for being a lateral view or an adult's chest.
     """
     assessments: list[Assessment] = []
     for name, data in files:
@@ -148,8 +158,13 @@ def assess_files(
             assessment.error = str(error)
         else:
             assessment.model_input = classifier.model_input(assessment.image.pixels)
+            colour = colour_fraction(data)
             if ood is not None:
-                assessment.ood = assess(classifier, ood, assessment.image.pixels, colour_fraction(data))
+                assessment.ood = assess(classifier, ood, assessment.image.pixels, colour)
+            # A photograph or a blank image is no X-ray at all: "looks like a lateral view" would mislead.
+            if probes and not pixel_reasons(assessment.image.pixels, colour):
+                features = penultimate_features(classifier, assessment.model_input[np.newaxis])
+                assessment.image_flags = image_flags(list(probes), features)
         assessments.append(assessment)
     readable = [a for a in assessments if a.ok]
     for assessment, spread in zip(readable, uncertainties(classifier, [a.image.pixels for a in readable])):

@@ -292,3 +292,12 @@ def test_a_dicom_header_shows_its_study_fields_and_masks_the_patient_until_asked
     toggle.set_value(True).run()
     identifiers = next(frame.value for frame in app.dataframe if "identifier" in frame.value.columns)
     assert {"Doe^Jane", "MRN-0042"} <= set(identifiers["value"])
+
+
+def test_a_lateral_jpeg_is_greyed_with_the_reason_from_its_pixels(app):
+    lateral = sorted((PROJECT_ROOT.parent / "shared" / "data" / "other_xrays" / "lateral").glob("*.jpg"))[0]
+    app.session_state["lime_samples"] = FEWEST_LIME_SAMPLES
+    upload(app, lateral)
+    assert not app.exception
+    # The reason is escaped as plain text; drop the escapes to read it.
+    assert any("lateral (side) view" in error.value.replace("\\", "") for error in app.error)

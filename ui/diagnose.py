@@ -1,6 +1,7 @@
 """Streamlit pieces of the Diagnose page: where the files come from, the cached work, and the panels."""
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -35,6 +36,7 @@ from model.faithfulness import FaithfulnessCurves, deletion_insertion, random_im
 from model.figures import draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure, to_jpeg
 from model.inference import Classifier
 from model.ood import OodModel, load_ood
+from model.view_checks import Probe, load_view_checks
 from model.report import build_report
 from model.triage import (
     NEAR_THRESHOLD_CAUTION,
@@ -157,19 +159,33 @@ def ood_detector() -> tuple[OodModel | None, str]:
     return _ood_detector(str(artifacts_dir()))
 
 
+@st.cache_resource(show_spinner=False)
+def _view_checks(directory: str) -> tuple[Probe, ...]:
+    """The lateral and adult probes, or none when the model was packaged without them (said on the page)."""
+    try:
+        return tuple(load_view_checks(directory))
+    except (FileNotFoundError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return ()
+
+
+def view_checks() -> tuple[Probe, ...]:
+    return _view_checks(str(artifacts_dir()))
+
+
 @st.cache_data(show_spinner="Reading, scoring and checking…", max_entries=16)
 def _assess(
-    files: tuple[tuple[str, bytes], ...], model_version: str, with_ood: bool, _classifier: Classifier,
-    _ood: OodModel | None,
+    files: tuple[tuple[str, bytes], ...], model_version: str, with_ood: bool, with_view_checks: bool,
+    _classifier: Classifier, _ood: OodModel | None, _probes: tuple[Probe, ...],
 ) -> list[Assessment]:
-    """Cached per files, model and whether the image check ran (the unhashed detector is not in the key)."""
-    return assess_files(_classifier, files, _ood)
+    """Cached per files, model and which image checks ran (the unhashed checks are not in the key)."""
+    return assess_files(_classifier, files, _ood, _probes)
 
 
 def assessments(files: Sequence[tuple[str, bytes]]) -> list[Assessment]:
     model = classifier()
     detector, _ = ood_detector()
-    return _assess(tuple(files), model.version, detector is not None, model, detector)
+    probes = view_checks()
+    return _assess(tuple(files), model.version, detector is not None, bool(probes), model, detector, probes)
 
 
 def triage_table(ranked: Sequence[Assessment]) -> Assessment:
@@ -198,14 +214,16 @@ def triage_table(ranked: Sequence[Assessment]) -> Assessment:
             ),
             "range": st.column_config.TextColumn("range under small shifts"),
             "trust": st.column_config.TextColumn(
-                "trust", help="Unlike training X-rays: the result is unreliable. Uncertain: the range crosses "
-                "the threshold."
+                "trust", help="Unlike training X-rays, not-radiograph, not-chest, lateral: the result is unreliable. "
+                "age-outside-training: the model was not trained at this age. Uncertain: the range crosses the "
+                "threshold."
             ),
         },
     )
     st.caption(
         "Select a row to review that image; the most likely pneumonia is open by default. Greyed rows are "
-        "images unlike the training X-rays: their results are unreliable."
+        "images unlike the training X-rays or, by their DICOM header, not frontal chest radiographs: their "
+        "results are unreliable."
     )
     rows = event.selection.rows
     return ranked[rows[0]] if rows and rows[0] < len(ranked) else ranked[0]
@@ -221,7 +239,7 @@ def result_panel(assessment: Assessment) -> None:
     if assessment.ood is not None and assessment.ood.flagged:
         reasons = "\n".join(f"- {reason}" for reason in assessment.ood.reasons)
         st.error(f"**Image unlike the training X-rays.** {OOD_WARNING}\n\n{reasons}", icon="🚫")
-    for flag in assessment.metadata_flags:
+    for flag in assessment.view_flags:
         if flag.unreliable:
             st.error(f"**Do not rely on this result.** {plain(flag.reason)}", icon="🚫")
         else:
@@ -348,7 +366,8 @@ def explanation_panel(
         explanation = _lime(assessment.digest, settings, model.version, model, assessment)
     views = explanation_views(assessment.image.pixels, explanation, cam, label, count, opacity)
     lime_picture = _picture(
-        ("LIME", *shown, settings), lambda: heatmap_figure(draw_lime_heatmap, views.lime_heatmap, views.lime_norm, label)
+        ("LIME", *shown, settings),
+        lambda: heatmap_figure(draw_lime_heatmap, views.lime_heatmap, views.lime_norm, label),
     )
     lime_column.image(lime_picture, width="stretch")
     st.markdown(f"**Agreement of LIME and Grad-CAM:** {views.agreement.sentence()}")
