@@ -36,13 +36,13 @@ from PIL import Image, ImageDraw, ImageFont
 from pydicom.data import get_testdata_file
 from skimage import data as samples
 
-from model.dataset import list_labelled_files
+from model.dataset import image_files, list_labelled_files
 from model.inference import Classifier
 from model.ood import OodModel, load_ood
 from model.preprocessing import read_image
 from model.shifts import BENCHMARK_SHIFTS
 from model.triage import UNCERTAIN, assess_files
-from model.view_checks import Probe, images_under, load_view_checks
+from model.view_checks import Probe, load_view_checks
 
 XRAY_SAMPLE = 16
 PYDICOM_FILES = ("CT_small.dcm", "MR_small.dcm")
@@ -176,8 +176,8 @@ def main() -> int:
     ]
     if (other_root / "lateral").is_dir():
         real_others += [
-            files_row("lateral X-rays, other sources (in-sample)", images_under(other_root / "lateral")),
-            files_row("adult frontal X-rays, other sources (in-sample)", images_under(other_root / "adult_frontal")),
+            files_row("lateral X-rays, other sources (in-sample)", image_files(other_root / "lateral")),
+            files_row("adult frontal X-rays, other sources (in-sample)", image_files(other_root / "adult_frontal")),
         ]
     others = [row(name, images) for name, images in other_images(xrays).items()]
     shifted = [

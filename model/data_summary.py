@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES
+from model.dataset import CLASS_NAMES, image_files
 from model.errors import ImageInputError
 from model.preprocessing import read_image
 
@@ -68,11 +68,10 @@ def class_of(relative_path: Path) -> str | None:
 def images_by_class(folder: Path) -> dict[str, list[Path]]:
     """Image files under `folder`, grouped by the class their path names, in a stable order."""
     groups: dict[str, list[Path]] = {name: [] for name in CLASS_NAMES}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-            name = class_of(path.relative_to(folder))
-            if name is not None:
-                groups[name].append(path)
+    for path in image_files(folder):
+        name = class_of(path.relative_to(folder))
+        if name is not None:
+            groups[name].append(path)
     return groups
 
 

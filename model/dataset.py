@@ -38,6 +38,11 @@ class LabelledFiles:
         return {name: int((self.labels == k).sum()) for k, name in enumerate(CLASS_NAMES)}
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The image files anywhere under `folder`, in a stable order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def is_labelled_folder(folder: Path) -> bool:
     return all((folder / name).is_dir() for name in CLASS_NAMES)
 
@@ -52,9 +57,7 @@ def list_labelled_files(folder: str | Path) -> LabelledFiles:
     paths: list[Path] = []
     labels: list[int] = []
     for label, name in enumerate(CLASS_NAMES):
-        found = sorted(
-            p for p in (folder / name).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
+        found = image_files(folder / name)
         paths += found
         labels += [label] * len(found)
     return LabelledFiles(paths, np.asarray(labels, dtype=np.int64))

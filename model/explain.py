@@ -23,7 +23,8 @@ from skimage.segmentation import felzenszwalb, mark_boundaries, quickshift, slic
 from sklearn.metrics import pairwise_distances
 from sklearn.utils import check_random_state
 
-from model.inference import BATCH_SIZE, Classifier
+from model.dataset import CLASS_NAMES
+from model.inference import BATCH_SIZE, Classifier, class_log_odds
 from model.network import LAST_CONV_LAYER
 
 DISPLAY_LONG_SIDE = 640
@@ -162,7 +163,7 @@ class LimeExplanation:
     def support_sentence(self, label: int, count: int) -> str:
         """What the top regions add to the log-odds, and the factor on the odds a clinician can read."""
         regions = self.supporting_regions(label, count)
-        name = "PNEUMONIA" if label == 1 else "NORMAL"
+        name = CLASS_NAMES[label]
         if not len(regions):
             return f"LIME found no region that raises the odds of {name}."
         total = float(self.weights[label][regions].sum())
@@ -210,17 +211,17 @@ def explain_with_lime(
     for start in range(0, settings.num_samples, BATCH_SIZE):
         rows = shown[start : start + BATCH_SIZE].astype(bool)
         perturbed = np.where(rows[:, segments], image, hidden_fill)[..., np.newaxis]
-        pneumonia_log_odds[start : start + len(rows)] = classifier.logits(perturbed) / classifier.temperature
+        pneumonia_log_odds[start : start + len(rows)] = classifier.log_odds(perturbed)
         if progress is not None:
             progress(min(1.0, (start + len(rows)) / settings.num_samples))
-    class_log_odds = np.column_stack([-pneumonia_log_odds, pneumonia_log_odds])
+    log_odds_by_class = np.column_stack([class_log_odds(pneumonia_log_odds, label) for label in (0, 1)])
     distances = pairwise_distances(shown, shown[:1], metric="cosine").ravel()
     base = LimeBase(lime_kernel, verbose=False, random_state=random_state)
     weights = np.zeros((2, region_count))
     intercept = np.zeros(2)
     for label in (0, 1):
         intercept[label], local_exp, score, _ = base.explain_instance_with_data(
-            shown, class_log_odds, distances, label, region_count
+            shown, log_odds_by_class, distances, label, region_count
         )
         for region, weight in local_exp:
             weights[label, region] = weight
@@ -261,7 +262,7 @@ class Stability:
         steady = int(np.sum(self.appearances[self.shown_regions] == self.runs))
         return (
             f"Rerun with {len(self.seeds)} other seeds, the top {self.count} regions for "
-            f"{'PNEUMONIA' if self.label == 1 else 'NORMAL'} overlap the ones shown by a median Jaccard of "
+            f"{CLASS_NAMES[self.label]} overlap the ones shown by a median Jaccard of "
             f"{self.median_overlap:.2f} (1 = identical); {steady} of the {len(self.shown_regions)} shown are "
             f"among the top {self.count} in all {self.runs} runs."
         )

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from model.inference import Classifier
+from model.inference import Classifier, class_log_odds
 
 DEFAULT_STEPS = 20
 # Blur sigma as a fraction of the image side: only the coarse grey levels survive.
@@ -120,11 +120,6 @@ def random_importance(shape: tuple[int, int], seed: int, cells: int = RANDOM_CEL
     return cv2.resize(grid, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def class_log_odds(pneumonia_log_odds: np.ndarray, label: int) -> np.ndarray:
-    """The log-odds of `label` (0 NORMAL, 1 PNEUMONIA) from those of pneumonia."""
-    return pneumonia_log_odds if label == 1 else -pneumonia_log_odds
-
-
 def rescaled(log_odds: np.ndarray, original: float, neutral: float) -> np.ndarray:
     """0 at the neutral image's log-odds, 1 at the original's (NaN when the two are equal)."""
     span = original - neutral
@@ -155,6 +150,5 @@ def deletion_insertion(
     neutral = neutral_image(model_input)
     deleted = np.where(changed, neutral, model_input)
     inserted = np.where(changed, model_input, neutral)
-    pneumonia = classifier.logits(np.concatenate([deleted, inserted])) / classifier.temperature
-    evidence = class_log_odds(pneumonia.astype(np.float64), label)
+    evidence = class_log_odds(classifier.log_odds(np.concatenate([deleted, inserted])).astype(np.float64), label)
     return FaithfulnessCurves(label, counts / order.size, evidence[: steps + 1], evidence[steps + 1 :])

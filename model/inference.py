@@ -81,6 +81,10 @@ class Classifier:
         ]
         return np.concatenate(outputs) if outputs else np.zeros(0, np.float32)
 
+    def log_odds(self, inputs: np.ndarray) -> np.ndarray:
+        """Calibrated log-odds of pneumonia (logit / T): the scale LIME fits and faithfulness follows."""
+        return self.logits(inputs) / self.temperature
+
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of pneumonia."""
         return calibrated_probability(self.logits(inputs), self.temperature)
@@ -91,6 +95,11 @@ class Classifier:
     def probability_of(self, pixels: np.ndarray) -> float:
         """Calibrated probability of pneumonia for one decoded grayscale image."""
         return float(self.probabilities(self.model_input(pixels)[np.newaxis])[0])
+
+
+def class_log_odds(pneumonia_log_odds: np.ndarray, label: int) -> np.ndarray:
+    """The log-odds of `label` (0 NORMAL, 1 PNEUMONIA) from those of pneumonia: NORMAL's are their negative."""
+    return pneumonia_log_odds if label == 1 else -pneumonia_log_odds
 
 
 def load_classifier(artifacts_dir: str | Path = DEFAULT_ARTIFACTS_DIR, precision: str = AUTO) -> Classifier:

@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 
 from model.artifacts import DEFAULT_ARTIFACTS_DIR
-from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES
+from model.dataset import CLASS_NAMES, image_files
 from model.inference import Classifier, load_classifier
 from model.ood import OodModel, load_ood
 from model.triage import assess_files
@@ -32,7 +32,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found += image_files(path)
         else:
             found.append(path)
     return found

@@ -8,6 +8,7 @@ which differ between X-ray machines and over time.
 """
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -97,28 +98,27 @@ def _apply_first_valid_voi(values: np.ndarray, dataset: pydicom.Dataset, notes: 
     LUT descriptors pydicom cannot use; such a mapping is skipped, with a note,
     rather than refusing the image.
     """
+    # (what it is, why it is unusable or None, how to apply it), in the order DICOM prefers them.
+    mappings = [
+        ("VOI LUT", None if "LUTData" in item and "LUTDescriptor" in item else "an empty VOI LUT",
+         functools.partial(apply_voi, values, dataset, index))
+        for index, item in enumerate(dataset.get("VOILUTSequence") or [])
+    ] + [
+        ("window", None if _is_positive(width) else f"a window of width {width}",
+         functools.partial(apply_windowing, values, dataset, index))
+        for index, width in enumerate(_as_list(dataset.get("WindowWidth")))
+    ]
     skipped: list[str] = []
-    for index, item in enumerate(dataset.get("VOILUTSequence") or []):
-        if "LUTData" not in item or "LUTDescriptor" not in item:
-            skipped.append("an empty VOI LUT")
+    for kind, unusable, apply in mappings:
+        if unusable:
+            skipped.append(unusable)
             continue
         try:
-            mapped = apply_voi(values, dataset, index)
+            mapped = apply()
         except (ValueError, TypeError, IndexError, AttributeError, KeyError):
-            skipped.append("a VOI LUT that cannot be applied")
+            skipped.append(f"a {kind} that cannot be applied")
             continue
-        notes.append("DICOM VOI LUT applied." + _skipped_note(skipped))
-        return mapped
-    for index, width in enumerate(_as_list(dataset.get("WindowWidth"))):
-        if not _is_positive(width):
-            skipped.append(f"a window of width {width}")
-            continue
-        try:
-            mapped = apply_windowing(values, dataset, index)
-        except (ValueError, TypeError, IndexError, AttributeError, KeyError):
-            skipped.append("a window that cannot be applied")
-            continue
-        notes.append("DICOM window applied." + _skipped_note(skipped))
+        notes.append(f"DICOM {kind} applied." + _skipped_note(skipped))
         return mapped
     if skipped:
         notes.append("No usable DICOM window: the image is shown over its full range." + _skipped_note(skipped))

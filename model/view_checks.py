@@ -29,7 +29,7 @@ from sklearn.model_selection import LeaveOneOut
 from sklearn.preprocessing import StandardScaler
 
 from model.artifacts import DEFAULT_ARTIFACTS_DIR, MODEL_FILE
-from model.dataset import IMAGE_SUFFIXES, file_digest, list_labelled_files
+from model.dataset import file_digest, image_files, list_labelled_files
 from model.inference import Classifier, load_classifier
 from model.metadata import AGE_OUTSIDE_TRAINING, LATERAL, TRUSTED_AGE_TEXT, TrustFlag
 from model.ood import penultimate_features
@@ -122,10 +122,6 @@ def load_view_checks(artifacts_dir: str | Path = DEFAULT_ARTIFACTS_DIR) -> list[
     return [Probe(**probe) for probe in payload["probes"]]
 
 
-def images_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
 def features_of(classifier: Classifier, paths: list[Path]) -> np.ndarray:
     return penultimate_features(classifier, np.stack([classifier.model_input(read_image(p).pixels) for p in paths]))
 
@@ -141,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     sample = [training[i] for i in np.random.default_rng(SEED).permutation(len(training))[:TRAINING_SAMPLE]]
     pediatric = features_of(classifier, sample)
     later = features_of(classifier, list_labelled_files(args.data / "calibration").paths)
-    lateral = features_of(classifier, images_under(args.other / "lateral"))
-    adult = features_of(classifier, images_under(args.other / "adult_frontal"))
+    lateral = features_of(classifier, image_files(args.other / "lateral"))
+    adult = features_of(classifier, image_files(args.other / "adult_frontal"))
     probes = [
         fit_probe(LATERAL, lateral, np.concatenate([pediatric, adult]), later),
         fit_probe(AGE_OUTSIDE_TRAINING, adult, pediatric, later),

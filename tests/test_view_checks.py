@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from model.dataset import image_files
 from model.metadata import AGE_OUTSIDE_TRAINING, LATERAL
 from model.ood import load_ood
 from model.triage import assess_files
-from model.view_checks import MAX_PEDIATRIC_FLAG_RATE, fit_probe, image_flags, images_under, load_view_checks
+from model.view_checks import MAX_PEDIATRIC_FLAG_RATE, fit_probe, image_flags, load_view_checks
 from tests.conftest import DATA_ROOT
 from tests.inputs import dicom_bytes
 
@@ -30,7 +31,7 @@ def test_the_committed_probes_record_how_they_were_fitted_and_how_well_they_held
 
 def test_pediatric_originals_pass_and_lateral_views_are_flagged(classifier, artifacts_dir, probes, val_images):
     files = [(path.name, path.read_bytes()) for path, _ in val_images]
-    laterals = images_under(OTHER_XRAYS / "lateral")[:5]
+    laterals = image_files(OTHER_XRAYS / "lateral")[:5]
     files += [(path.name, path.read_bytes()) for path in laterals]
     results = assess_files(classifier, files, load_ood(artifacts_dir), probes)
     pediatric, lateral = results[: len(val_images)], results[len(val_images) :]
@@ -56,7 +57,7 @@ def test_a_probe_limit_flags_at_most_the_allowed_share_of_later_pediatric_xrays(
 
 def test_a_dicom_header_age_is_not_repeated_by_the_image_check(classifier, probes):
     """An adult the pixels already betray, with PatientAge in its header: one age flag, the header's."""
-    adults = [(path.name, path.read_bytes()) for path in images_under(OTHER_XRAYS / "adult_frontal")]
+    adults = [(path.name, path.read_bytes()) for path in image_files(OTHER_XRAYS / "adult_frontal")]
     flagged = [a for a in assess_files(classifier, adults, None, probes)
                if AGE_OUTSIDE_TRAINING in [flag.code for flag in a.image_flags]]
     assert flagged, "the adult probe flags some adult frontal X-rays"

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -86,6 +87,7 @@ UNSTABLE_CAUTION = (
     "The regions shown change with the random seed: read the LIME views as a rough picture, not a precise map."
 )
 RECENT_READS = 10
+Result = TypeVar("Result")
 MASK = "••••••"
 
 
@@ -318,17 +320,22 @@ def explanation_settings() -> tuple[LimeSettings, int]:
     return LimeSettings(algorithm, int(parameter), int(samples), int(seed)), int(count)
 
 
+def _with_progress(text: str, work: Callable[[Callable[[float], None]], Result]) -> Result:
+    """Run `work`, which reports its progress in [0, 1], under a progress bar that goes once it is done."""
+    bar = st.progress(0.0, text=text)
+    result = work(lambda done: bar.progress(done, text=text))
+    bar.empty()
+    return result
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _lime(
     digest: str, settings: LimeSettings, model_version: str, _classifier: Classifier, _assessment: Assessment
 ) -> LimeExplanation:
-    text = f"LIME: scoring {settings.num_samples} perturbed copies of the image…"
-    bar = st.progress(0.0, text=text)
-    explanation = explain_with_lime(
-        _classifier, _assessment.model_input, settings, lambda done: bar.progress(done, text=text)
+    return _with_progress(
+        f"LIME: scoring {settings.num_samples} perturbed copies of the image…",
+        lambda progress: explain_with_lime(_classifier, _assessment.model_input, settings, progress),
     )
-    bar.empty()
-    return explanation
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -385,14 +392,12 @@ def _stability(
     digest: str, settings: LimeSettings, label: int, count: int, model_version: str, _classifier: Classifier,
     _assessment: Assessment, _explanation: LimeExplanation,
 ) -> Stability:
-    text = f"Rerunning LIME with {STABILITY_RERUNS} other seeds…"
-    bar = st.progress(0.0, text=text)
-    result = stability(
-        _classifier, _assessment.model_input, _explanation, label, count, STABILITY_RERUNS,
-        lambda done: bar.progress(done, text=text),
+    return _with_progress(
+        f"Rerunning LIME with {STABILITY_RERUNS} other seeds…",
+        lambda progress: stability(
+            _classifier, _assessment.model_input, _explanation, label, count, STABILITY_RERUNS, progress
+        ),
     )
-    bar.empty()
-    return result
 
 
 def stability_panel(assessment: Assessment, explanation: LimeExplanation, label: int, count: int) -> None:
@@ -433,9 +438,14 @@ def _faithfulness(
     }
 
 
+def rescalable(curves: dict[str, FaithfulnessCurves]) -> bool:
+    """Whether this image's curves can be rescaled; the same for every ordering (one original, one neutral)."""
+    return next(iter(curves.values())).informative
+
+
 def faithfulness_figure(curves: dict[str, FaithfulnessCurves], class_name: str) -> go.Figure:
     """Rescaled log-odds (neutral 0, original 1) when the image allows it, else the log-odds themselves."""
-    rescale = next(iter(curves.values())).informative
+    rescale = rescalable(curves)
     figure = make_subplots(
         rows=1, cols=2, shared_yaxes=True,
         subplot_titles=("Deletion: most important first (lower area is better)",
@@ -457,7 +467,7 @@ def faithfulness_figure(curves: dict[str, FaithfulnessCurves], class_name: str) 
 
 def faithfulness_table(curves: dict[str, FaithfulnessCurves]) -> pd.DataFrame:
     """Areas under the rescaled curves (where they mean something) and the margin that ranks the orderings."""
-    rescale = next(iter(curves.values())).informative
+    rescale = rescalable(curves)
     areas = pd.DataFrame({"method": list(curves)})
     if rescale:
         areas["deletion area"] = [c.deletion_area for c in curves.values()]
@@ -485,7 +495,7 @@ def faithfulness_panel(assessment: Assessment, explanation: LimeExplanation, lab
             key=f"faithfulness_areas_{assessment.digest}",
         )
         st.caption(FAITHFULNESS_HOW_TO_READ)
-        if not next(iter(curves.values())).informative:
+        if not rescalable(curves):
             st.caption(LOW_SPAN_NOTE.format(name=CLASS_NAMES[label]))
 
 
