@@ -30,13 +30,14 @@ def main() -> int:
     one = rng.uniform(0, 255, (1, size, size, 1)).astype(np.float32)
     lime_batch = rng.uniform(0, 255, (LIME_BATCH, size, size, 1)).astype(np.float32)
     single = median_seconds(lambda: classifier.logits(one), args.repeats)
-    batched = median_seconds(lambda: classifier.logits(lime_batch), max(3, args.repeats // 10))
+    batched = median_seconds(lambda: classifier.log_odds(lime_batch), max(3, args.repeats // 10))
     lines = [
         f"model {classifier.version}, input {size}x{size}, {classifier.network.count_params():,} parameters",
         f"FLOPs per image: {flops / 1e9:.3f} G (budget {FLOPS_BUDGET / 1e9:.1f} G): "
         f"{'within' if flops <= FLOPS_BUDGET else 'OVER'} budget",
         f"latency, one image: median {single * 1000:.1f} ms over {args.repeats} calls",
-        f"latency, {LIME_BATCH} images in batches (LIME's forward passes): median {batched:.2f} s, "
+        f"latency, {LIME_BATCH} images in batches (LIME's forward passes, {classifier.precision}): median "
+        f"{batched:.2f} s, "
         f"{batched / LIME_BATCH * 1000:.2f} ms per image, {flops * LIME_BATCH / batched / 1e9:.0f} GFLOP/s",
     ]
     report("\n".join(lines) + "\n", "budget.txt")

@@ -11,10 +11,8 @@ from model.artifacts import MODEL_FILE, VALIDATION_SCORES_FILE, read_scores
 from model.calibration import file_list_digest
 from model.dataset import list_labelled_files
 from model.evaluate import default_output, score_folder
-from model.inference import load_classifier
 from model.metrics import binary_metrics
 from model.network import FLOPS_BUDGET, LAST_CONV_LAYER, flops_per_image
-from model.precision import FLOAT32
 from model.preprocessing import read_image
 from tests.conftest import DATA_ROOT
 
@@ -41,11 +39,7 @@ def test_network_fits_the_flops_budget(classifier):
 
 
 def test_operating_point_was_fitted_on_the_calibration_sample(artifacts_dir, classifier):
-    """The stored report of the calibration sample is what the committed model gives on those images today.
-
-    Those scores were computed in float32; the bfloat16 predictor's agreement
-    with float32 is tests/test_precision.py's concern.
-    """
+    """The stored report of the calibration sample is what the committed model gives on those images today."""
     point = classifier.card["operating_point"]
     folder = DATA_ROOT / "calibration"
     assert point["fitted_on"]["counts"] == {"NORMAL": 59, "PNEUMONIA": 98}
@@ -54,7 +48,7 @@ def test_operating_point_was_fitted_on_the_calibration_sample(artifacts_dir, cla
     report = json.loads(default_output(artifacts_dir, {"name": point["fitted_on"]["name"]}).read_text())
     assert report["model_version"] == classifier.version and report["threshold"] == classifier.threshold
     assert report["sensitivity"] >= classifier.card["target_sensitivity"]
-    scores, _ = score_folder(load_classifier(artifacts_dir, FLOAT32), folder)
+    scores, _ = score_folder(classifier, folder)
     stored = {row["file"]: row["probability"] for row in report["scores"]}
     assert np.allclose([stored[f] for f in scores.files], scores.probabilities, atol=1e-4)
     crossed = point["assessment"]["cross_fitted"]
@@ -75,13 +69,10 @@ def test_scores_the_full_resolution_originals_as_its_stored_report(classifier, v
     These are training-period X-rays; the model is judged on the later ones (test above), and the README
     reports its figures on these 16 as they are. Their ranking must stay well above chance.
     """
-    pixels = [read_image(path).pixels for path, _ in val_images]
-    probabilities = np.array([classifier.probability_of(image) for image in pixels])
-    float32 = load_classifier(artifacts_dir, FLOAT32)  # the arithmetic the stored report was computed in
+    probabilities = np.array([classifier.probability_of(read_image(path).pixels) for path, _ in val_images])
     labels = np.array([label for _, label in val_images])
     report = json.loads(default_output(artifacts_dir, {"name": "val"}).read_text())
     stored = {row["file"]: row["probability"] for row in report["scores"]}
-    stored_probabilities = [stored[f"{path.parent.name}/{path.name}"] for path, _ in val_images]
-    assert np.allclose(stored_probabilities, [float32.probability_of(image) for image in pixels], atol=1e-4)
+    assert np.allclose([stored[f"{path.parent.name}/{path.name}"] for path, _ in val_images], probabilities, atol=1e-4)
     assert report["model_version"] == classifier.version
     assert roc_auc_score(labels, probabilities) >= 0.85

@@ -14,7 +14,7 @@ RANDOM_SEEDS = (0, 1, 2)
 
 
 def log_odds_of(classifier, model_input: np.ndarray, label: int) -> float:
-    pneumonia = float(classifier.logits(model_input[np.newaxis])[0]) / classifier.temperature
+    pneumonia = float(classifier.log_odds(model_input[np.newaxis])[0])
     return pneumonia if label == 1 else -pneumonia
 
 

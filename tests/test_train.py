@@ -19,7 +19,6 @@ from model.dataset import list_labelled_files, load_model_inputs
 from model.inference import load_classifier
 from model.metrics import binary_metrics
 from model.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE, load_ood
-from model.precision import FLOAT32
 from model.preprocessing import read_image
 from model.train import main as train_main
 from tests.conftest import DATA_ROOT, PROJECT_ROOT
@@ -84,8 +83,7 @@ def test_trained_in_bfloat16_but_saved_and_served_in_float32(trained):
 
 
 def test_written_scores_match_the_saved_model(trained, tiny_dataset):
-    """Training scores in float32 (the saved network's arithmetic), whatever the app predicts in."""
-    classifier = load_classifier(trained, FLOAT32)
+    classifier = load_classifier(trained)
     scores = read_scores(trained / VALIDATION_SCORES_FILE)
     assert len(scores.files) == classifier.card["validation_metrics"]["n"]
     recomputed = [classifier.probability_of(read_image(tiny_dataset / f).pixels) for f in scores.files]
@@ -116,7 +114,7 @@ def test_the_epoch_is_chosen_and_the_operating_point_fitted_on_the_later_xrays(t
     assert selection["counts"] == {"NORMAL": 6, "PNEUMONIA": 6}
     history = card["history"]["selection_auc"]
     assert card["hyperparameters"]["best_epoch"] == 1 + max(i for i, v in enumerate(history) if v == max(history))
-    classifier = load_classifier(trained, FLOAT32)  # each epoch was scored in float32
+    classifier = load_classifier(trained)
     later = load_model_inputs(list_labelled_files(tiny_dataset / "later"), classifier.image_size)
     assert roc_auc_score(later.labels, classifier.logits(later.inputs)) == pytest.approx(max(history), abs=1e-4)
     point = card["operating_point"]
