@@ -196,6 +196,12 @@ def main() -> int:
         *table("Real images the model must not judge as they are (targets: CT/MR 100%, laterals 95%, adults 60%)",
                real_others),
         "",
+        "Image-only probes, as fitted (model/artifacts/view_checks.json): leave-one-out share of the other-source",
+        "X-rays flagged, each judged by a probe and limit fitted without it, and pediatric X-rays flagged",
+        *[f"  {probe.code:<22} leave-one-out {probe.summary['positives_flagged_leave_one_out']:.0%} of "
+          f"{probe.summary['positives']}; later pediatric {probe.summary['pediatric_later_flagged']:.1%}, "
+          f"1,000 training X-rays it was not fitted on (its limit was) {probe.summary['pediatric_training_flagged']:.1%}" for probe in probes],
+        "",
         *table("Non-chest-X-ray images (target: at least 90% flagged)", others),
         f"  {'all of them':<46} {total:>4} {caught / total:>8.1%}",
         f"  {'mean over kinds':<46} {len(others):>4} {np.mean([f for _, _, f in others]):>8.1%}",

@@ -33,7 +33,7 @@ from scipy.stats import spearmanr
 
 from model.explain import LimeSettings, explain_with_lime, grad_cam
 from model.inference import Classifier
-from model.network import LAST_CONV_LAYER, STAGE_WIDTHS, build_network
+from model.network import STAGE_WIDTHS, build_network, stage_conv_name
 
 SEED = 0
 TARGET = 0.3
@@ -43,8 +43,7 @@ def cascade() -> list[tuple[str, list[str]]]:
     """Stages of layers to re-initialise, top first: the logit, each convolution stage, the stem."""
     stages = [("logit", ["logit"])]
     for stage in reversed(range(len(STAGE_WIDTHS))):
-        last = LAST_CONV_LAYER if stage == len(STAGE_WIDTHS) - 1 else f"stage{stage}_b"
-        convolutions = [last, f"stage{stage}_a"]
+        convolutions = [stage_conv_name(stage), f"stage{stage}_a"]
         stages.append((f"stage {stage}", [name for conv in convolutions for name in (conv, f"{conv}_bn")]))
     stages.append(("stem", ["stem", "stem_bn"]))
     return stages

@@ -23,6 +23,16 @@ STEM_WIDTH = 24
 BN_MOMENTUM = 0.9
 
 
+def stage_conv_name(stage: int) -> str:
+    """The name of a stage's second (last) convolution; the last stage's is LAST_CONV_LAYER."""
+    return LAST_CONV_LAYER if stage == len(STAGE_WIDTHS) - 1 else f"stage{stage}_b"
+
+
+def activation_name(conv_name: str) -> str:
+    """The name of the ReLU that follows a convolution: what the stage hands on."""
+    return f"{conv_name}_relu"
+
+
 def _conv_bn_relu(x, filters: int, name: str, weight_decay: float, strides: int = 1):
     x = layers.Conv2D(
         filters,
@@ -34,7 +44,7 @@ def _conv_bn_relu(x, filters: int, name: str, weight_decay: float, strides: int 
         name=name,
     )(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
-    return layers.ReLU(name=f"{name}_relu")(x)
+    return layers.ReLU(name=activation_name(name))(x)
 
 
 def build_network(image_size: int, dropout: float = 0.4, weight_decay: float = 1e-4) -> keras.Model:
@@ -45,8 +55,7 @@ def build_network(image_size: int, dropout: float = 0.4, weight_decay: float = 1
     last_stage = len(STAGE_WIDTHS) - 1
     for stage, width in enumerate(STAGE_WIDTHS):
         x = _conv_bn_relu(x, width, f"stage{stage}_a", weight_decay)
-        name = LAST_CONV_LAYER if stage == last_stage else f"stage{stage}_b"
-        x = _conv_bn_relu(x, width, name, weight_decay)
+        x = _conv_bn_relu(x, width, stage_conv_name(stage), weight_decay)
         if stage < last_stage:
             x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)

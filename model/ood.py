@@ -107,18 +107,26 @@ class OodAssessment:
     threshold: float
 
 
-@functools.lru_cache(maxsize=4)
-def _feature_function(network: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
-    """The forward pass up to the pooled features, traced once per network."""
-    features = keras.Model(network.inputs, network.get_layer(FEATURE_LAYER).output)
+@functools.lru_cache(maxsize=8)
+def _feature_function(network: keras.Model, layer_names: tuple[str, ...]) -> Callable[[tf.Tensor], tf.Tensor]:
+    """The forward pass up to the named layers, their maps averaged over space, traced once per network."""
+    features = keras.Model(network.inputs, [network.get_layer(name).output for name in layer_names])
     size = network.input_shape[1]
     spec = tf.TensorSpec((None, size, size, 1), tf.float32)
-    return tf.function(lambda x: features(x, training=False), input_signature=[spec])
+
+    def forward(x: tf.Tensor) -> tf.Tensor:
+        outputs = features(x, training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        return tf.concat([tf.reduce_mean(o, axis=[1, 2]) if o.shape.rank == 4 else o for o in outputs], axis=1)
+
+    return tf.function(forward, input_signature=[spec])
 
 
-def penultimate_features(classifier: Classifier, inputs: np.ndarray) -> np.ndarray:
-    """Pooled features of a stack of model inputs (N x S x S x 1), in batches."""
-    forward = _feature_function(classifier.network)
+def pooled_features(
+    classifier: Classifier, inputs: np.ndarray, layer_names: tuple[str, ...] = (FEATURE_LAYER,)
+) -> np.ndarray:
+    """Spatially pooled features of the named layers for a stack of model inputs (N x S x S x 1), in batches."""
+    forward = _feature_function(classifier.network, tuple(layer_names))
     inputs = np.asarray(inputs, dtype=np.float32)
     return np.concatenate(
         [forward(tf.constant(inputs[start : start + BATCH_SIZE])).numpy() for start in range(0, len(inputs), BATCH_SIZE)]
@@ -128,8 +136,8 @@ def penultimate_features(classifier: Classifier, inputs: np.ndarray) -> np.ndarr
 def fit_ood(classifier: Classifier, train_inputs: np.ndarray, val_inputs: np.ndarray) -> OodModel:
     """Fit the feature distribution on training inputs and its limit on validation inputs."""
     # float64: in float32 the inverse of the nearly singular covariance loses its small-variance directions.
-    estimator = LedoitWolf().fit(penultimate_features(classifier, train_inputs).astype(np.float64))
-    val_features = penultimate_features(classifier, val_inputs)
+    estimator = LedoitWolf().fit(pooled_features(classifier, train_inputs).astype(np.float64))
+    val_features = pooled_features(classifier, val_inputs)
     val_distances = mahalanobis(val_features, estimator.location_, estimator.precision_)
     threshold = float(np.percentile(val_distances, VALIDATION_PERCENTILE))
     summary = {
@@ -216,7 +224,7 @@ def assess(classifier: Classifier, ood: OodModel, pixels: np.ndarray, colour: fl
     reasons = pixel_reasons(pixels, colour)
     copies = [pixels] + [correct(pixels) for _, correct in CORRECTIONS]
     inputs = np.stack([classifier.model_input(np.ascontiguousarray(copy)) for copy in copies])
-    distances = ood.distances(penultimate_features(classifier, inputs))
+    distances = ood.distances(pooled_features(classifier, inputs))
     distance = float(distances[0])
     if distance > ood.threshold:
         reasons.append(

@@ -19,10 +19,10 @@ from model.dataset import CLASS_NAMES
 from model.errors import ImageInputError
 from model.inference import Classifier
 from model.metadata import TrustFlag, metadata_flags
-from model.ood import OodAssessment, OodModel, assess, colour_fraction, penultimate_features, pixel_reasons
+from model.ood import OodAssessment, OodModel, assess, colour_fraction, pixel_reasons
 from model.preprocessing import DecodedImage, decode_image
 from model.uncertainty import UNCERTAIN_LABEL, Uncertainty, uncertainties
-from model.view_checks import Probe, image_flags
+from model.view_checks import Probe, image_flags, view_features
 
 NEAR_THRESHOLD_ODDS_FACTOR = 3.0
 NEAR_THRESHOLD_FLAG = "near threshold"
@@ -163,7 +163,7 @@ def assess_files(
                 assessment.ood = assess(classifier, ood, assessment.image.pixels, colour)
             # A photograph or a blank image is no X-ray at all: "looks like a lateral view" would mislead.
             if probes and not pixel_reasons(assessment.image.pixels, colour):
-                features = penultimate_features(classifier, assessment.model_input[np.newaxis])
+                features = view_features(classifier, [assessment.image.pixels])
                 assessment.image_flags = image_flags(list(probes), features)
         assessments.append(assessment)
     readable = [a for a in assessments if a.ok]

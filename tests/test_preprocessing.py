@@ -10,10 +10,39 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from model.errors import ImageInputError
-from model.preprocessing import decode_image, read_image, to_model_input
+from model.preprocessing import MIN_CROPPED_BORDER, crop_wide_border, decode_image, read_image, to_model_input
 from model.uncertainty import uncertainty
 from tests.conftest import encode
 from tests.inputs import REFERRAL_NOTE, dicom_bytes, gradient, huge_png_header, random_bytes
+
+
+@pytest.mark.parametrize("level", [0, 235])
+def test_a_wide_uniform_border_is_cropped_before_the_model_sees_the_image(classifier, xray_pixels, level):
+    """A film framed by collimation (black) or scanned on a light box (near white) reaches the model as the X-ray."""
+    height, width = xray_pixels.shape
+    framed = cv2.copyMakeBorder(xray_pixels, height // 8, height // 8, width // 6, width // 10,
+                                cv2.BORDER_CONSTANT, value=level)
+    decoded = decode_image(encode(Image.fromarray(framed), "JPEG", quality=90), "framed.jpg")
+    assert abs(decoded.shape[0] - height) <= 0.01 * height and abs(decoded.shape[1] - width) <= 0.01 * width
+    [note] = [note for note in decoded.notes if "border" in note]
+    assert "top 10%" in note and "left 13%" in note and "right 8%" in note
+    cropped, framed_as_is = (classifier.probabilities(classifier.model_input(p)[np.newaxis])[0]
+                             for p in (decoded.pixels, framed))
+    plain = classifier.probabilities(classifier.model_input(xray_pixels)[np.newaxis])[0]
+    assert abs(cropped - plain) < 0.02 and abs(cropped - plain) <= abs(framed_as_is - plain)
+
+
+def test_narrow_borders_and_blank_images_are_left_as_they_are(xray_pixels):
+    """Training X-rays have thin borders too; a blank image has no border to cut, and the OOD check names it."""
+    height, width = xray_pixels.shape
+    thin = round(height * MIN_CROPPED_BORDER * 0.6)
+    framed = cv2.copyMakeBorder(xray_pixels, thin, thin, thin, thin, cv2.BORDER_CONSTANT, value=0)
+    assert crop_wide_border(framed) == (framed, None)
+    blank = np.full((400, 500), 17, np.uint8)
+    assert crop_wide_border(blank)[1] is None
+    half_black = xray_pixels.copy()
+    half_black[:, : width // 2] = 0
+    assert crop_wide_border(half_black)[1] is None
 
 
 def test_grayscale_jpeg_decodes_at_source_resolution():
