@@ -2,8 +2,9 @@
 import streamlit as st
 
 from model.calibration import fitted_on_phrase
-from ui.resources import DISCLAIMER, card, classifier
+from ui.resources import DISCLAIMER, card, classifier, keep_keras_state_between_runs
 
+keep_keras_state_between_runs()
 st.set_page_config(page_title="Chest X-ray review", page_icon="🩻", layout="wide")
 
 navigation = st.navigation(

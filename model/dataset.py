@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from model.errors import ImageInputError
-from model.preprocessing import read_image, to_model_input
+from model.preprocessing import DecodedImage, read_image, to_model_input
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".dcm", ".dicom"}
@@ -23,9 +23,9 @@ MIN_VAL_PER_CLASS = 100
 
 @dataclass
 class LabelledFiles:
-    """Image paths with labels (0 NORMAL, 1 PNEUMONIA), in a stable order."""
+    """Image paths (files, or members of an archive) with labels (0 NORMAL, 1 PNEUMONIA), in a stable order."""
 
-    paths: list[Path]
+    paths: list[PurePath]
     labels: np.ndarray
 
     def __len__(self) -> int:
@@ -115,25 +115,28 @@ class LoadedImages:
 
     inputs: np.ndarray
     labels: np.ndarray
-    paths: list[Path]
+    paths: list[PurePath]
     source_sizes: list[tuple[int, int]]
-    skipped: list[tuple[Path, str]]
+    skipped: list[tuple[PurePath, str]]
 
 
 def load_model_inputs(
-    files: LabelledFiles, image_size: int, progress: Callable[[int, int], None] | None = None
+    files: LabelledFiles,
+    image_size: int,
+    progress: Callable[[int, int], None] | None = None,
+    read: Callable[[PurePath], DecodedImage] = read_image,
 ) -> LoadedImages:
-    """Decode and preprocess every file; unreadable ones are listed, not raised."""
+    """Decode (with `read`: a file, or an archive member) and preprocess every image; unreadable ones are listed."""
     inputs: list[np.ndarray] = []
     labels: list[int] = []
-    kept: list[Path] = []
+    kept: list[PurePath] = []
     sizes: list[tuple[int, int]] = []
-    skipped: list[tuple[Path, str]] = []
+    skipped: list[tuple[PurePath, str]] = []
     for done, (path, label) in enumerate(zip(files.paths, files.labels), start=1):
         if progress is not None:
             progress(done, len(files))
         try:
-            pixels = read_image(path).pixels
+            pixels = read(path).pixels
         except ImageInputError as error:
             skipped.append((path, str(error)))
             continue

@@ -14,12 +14,14 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePath
 
+from model.archive import LabelledArchive
 from model.artifacts import DEFAULT_ARTIFACTS_DIR, Scores
 from model.bootstrap import confidence_intervals, patient_of
 from model.calibration import calibrated_probability
 from model.dataset import (
+    LabelledFiles,
     list_labelled_files,
     load_model_inputs,
     resolve_evaluation_folder,
@@ -31,6 +33,7 @@ from model.metrics import (
     per_class_report,
     predicted_labels,
 )
+from model.preprocessing import DecodedImage, read_image
 
 EVALUATIONS_DIR = "evaluations"
 
@@ -57,22 +60,41 @@ def scores_report(
     }
 
 
-def score_folder(
-    classifier: Classifier, folder: Path, progress: Callable[[int, int], None] | None = None
+def score_files(
+    classifier: Classifier,
+    files: LabelledFiles,
+    where: str,
+    progress: Callable[[int, int], None] | None = None,
+    read: Callable[[PurePath], DecodedImage] = read_image,
+    name_of: Callable[[PurePath], str] = str,
 ) -> tuple[Scores, list[dict]]:
-    """Logits and calibrated probabilities of every readable image of a labelled folder, and the skipped files."""
-    files = list_labelled_files(folder)
-    loaded = load_model_inputs(files, classifier.image_size, progress)
+    """Logits and calibrated probabilities of every readable labelled image, and the skipped ones with why.
+
+    `where` names the images' source in messages; `name_of` gives each image's name in the scores.
+    """
+    loaded = load_model_inputs(files, classifier.image_size, progress, read)
+    skipped = [{"file": name_of(path), "reason": reason} for path, reason in loaded.skipped]
     if len(loaded.labels) == 0:
-        raise ValueError(f"No readable images under {folder}/NORMAL or {folder}/PNEUMONIA.")
+        reasons = "; ".join(dict.fromkeys(entry["reason"] for entry in skipped[:3]))
+        raise ValueError(
+            f"No readable images in {where} under NORMAL/ or PNEUMONIA/" + (f": {reasons}" if reasons else ".")
+        )
     logits = classifier.logits(loaded.inputs)
     scores = Scores(
-        [str(p.relative_to(folder)) for p in loaded.paths],
+        [name_of(p) for p in loaded.paths],
         loaded.labels,
         logits,
         calibrated_probability(logits, classifier.temperature),
     )
-    return scores, [{"file": str(path), "reason": reason} for path, reason in loaded.skipped]
+    return scores, skipped
+
+
+def score_folder(
+    classifier: Classifier, folder: Path, progress: Callable[[int, int], None] | None = None
+) -> tuple[Scores, list[dict]]:
+    """score_files of a labelled folder, each image named by its path inside the folder."""
+    return score_files(classifier, list_labelled_files(folder), str(folder), progress,
+                       name_of=lambda path: str(Path(path).relative_to(folder)))
 
 
 def evaluate_folder(
@@ -82,6 +104,16 @@ def evaluate_folder(
     scores, skipped = score_folder(classifier, folder, progress)
     name = folder.name if folder.name != "test" else f"{folder.parent.name}/test"
     return scores_report(name, str(folder), classifier.version, scores, classifier.threshold, skipped)
+
+
+def evaluate_archive(
+    classifier: Classifier, archive: LabelledArchive, progress: Callable[[int, int], None] | None = None
+) -> dict:
+    """Metrics and per-image scores of an uploaded archive's labelled folder, read member by member."""
+    scores, skipped = score_files(classifier, archive.files, f"'{archive.name}'", progress, archive.read)
+    skipped = [{"file": member, "reason": reason} for member, reason in archive.skipped] + skipped
+    name = PurePath(archive.name).stem or "archive"
+    return scores_report(name, f"uploaded {archive.name}", classifier.version, scores, classifier.threshold, skipped)
 
 
 def default_output(artifacts_dir: Path, report: dict) -> Path:

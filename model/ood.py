@@ -191,7 +191,7 @@ def colour_fraction(data: bytes) -> float:
         image.draft("RGB", (512, 512))
         image.thumbnail((512, 512))
         rgb = np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return 0.0
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     return float(np.mean((hsv[..., 1] > COLOUR_SATURATION) & (hsv[..., 2] > COLOUR_VALUE)))

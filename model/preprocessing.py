@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import io
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import libjpeg
 import numpy as np
 import pydicom
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,10 +28,26 @@ from model.metadata import DicomMetadata, read_metadata
 
 MIN_SIDE = 64
 MAX_PIXELS = 100_000_000
+# No radiograph file is larger than its pixels at 16 bits, uncompressed (200 MB
+# at the pixel limit): anything bigger is refused before it is parsed.
+MAX_FILE_BYTES = 2 * MAX_PIXELS
 ACCEPTED_PIL_FORMATS = {"JPEG", "MPO", "PNG"}
-# Pillow's own decompression-bomb guard, aligned with the app's limit so it
-# neither warns below it nor lets twice as much through.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Pillow's decompression-bomb guard is off: it warns through the process-wide
+# warning filters, which Streamlit's script threads share (another thread's
+# filter turned the warning into an error mid-decode). _check_size applies the
+# one limit from the header instead, before any pixel is decoded.
+Image.MAX_IMAGE_PIXELS = None
+JPEG_START = b"\xff\xd8\xff"
+# The reference libjpeg fills a cut-off image in silently; a missing end marker
+# near the end of the file betrays it (encoders may pad after it).
+JPEG_END = b"\xff\xd9"
+JPEG_END_SEARCH = 64
+DICOM_PREFIX = b"DICM"
+# A DICOM data set written without the 128-byte preamble and "DICM" starts
+# with its lowest group: the file meta group (0002) or the identifying group
+# (0008), little- or big-endian. Anything else is not worth parsing: pydicom
+# reads any bytes with force=True, and 49 MB of zeros took it 12 s.
+DATASET_STARTS = (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08")
 CLAHE_CLIP_LIMIT = 2.0
 CLAHE_TILES = (8, 8)
 # The training images were all squashed to this square before the network saw
@@ -90,8 +106,17 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     return np.round((values - low) * (255.0 / (high - low))).astype(np.uint8)
 
 
+def _has_dicom_prefix(data: bytes) -> bool:
+    return data[128:132] == DICOM_PREFIX
+
+
+def _starts_like_a_dataset(data: bytes) -> bool:
+    return data[:2] in DATASET_STARTS
+
+
 def _is_dicom(data: bytes, name: str) -> bool:
-    return data[128:132] == b"DICM" or name.lower().endswith((".dcm", ".dicom"))
+    """By content first (a preamble, or a bare data set as older systems write it), then by the name."""
+    return _has_dicom_prefix(data) or _starts_like_a_dataset(data) or name.lower().endswith((".dcm", ".dicom"))
 
 
 def _as_list(value: object) -> list:
@@ -154,17 +179,35 @@ def _skipped_note(skipped: list[str]) -> str:
     return f" Skipped {', '.join(skipped)}." if skipped else ""
 
 
+def _not_dicom(name: str) -> ImageInputError:
+    return ImageInputError(
+        f"{_label(name)} is not a DICOM file (no DICOM header or standard elements); "
+        "upload a JPEG, PNG or DICOM (.dcm) file."
+    )
+
+
+def _syntax_as_read(dataset: pydicom.Dataset) -> pydicom.uid.UID:
+    """The transfer syntax of a bare data set (no file meta), from how pydicom found it encoded."""
+    implicit, little = dataset.original_encoding
+    if implicit:
+        return pydicom.uid.ImplicitVRLittleEndian
+    return pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian
+
+
 def _decode_dicom(data: bytes, name: str) -> DecodedImage:
+    if not (_has_dicom_prefix(data) or _starts_like_a_dataset(data)):
+        raise _not_dicom(name)
     try:
         dataset = pydicom.dcmread(io.BytesIO(data), force=True)
     except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise ImageInputError(f"{_label(name)} is not a readable DICOM file ({error}).") from error
-    if data[128:132] != b"DICM" and not any(dictionary_has_tag(tag) for tag in dataset.keys()):
+    if not _has_dicom_prefix(data) and not any(dictionary_has_tag(tag) for tag in dataset.keys()):
         # Read with force=True, any bytes parse as a few unknown elements; a real file has standard ones.
-        raise ImageInputError(
-            f"{_label(name)} is not a DICOM file (no DICOM header or standard elements); "
-            "upload a JPEG, PNG or DICOM (.dcm) file."
-        )
+        raise _not_dicom(name)
+    notes: list[str] = []
+    if "TransferSyntaxUID" not in dataset.file_meta:
+        dataset.file_meta.TransferSyntaxUID = _syntax_as_read(dataset)
+        notes.append(f"DICOM without a file header: read as {dataset.file_meta.TransferSyntaxUID.name}.")
     if "PixelData" not in dataset:
         raise ImageInputError(
             f"{_label(name)} is a DICOM file without pixel data (perhaps a report or structured document)."
@@ -180,9 +223,7 @@ def _decode_dicom(data: bytes, name: str) -> DecodedImage:
             f"{_label(name)} holds {frames} frames (a series or cine loop); upload a single radiograph."
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            raw = dataset.pixel_array
+        raw = dataset.pixel_array
     except (NotImplementedError, RuntimeError) as error:
         syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
         described = f"{syntax.name} ({syntax})" if syntax is not None else "its transfer syntax"
@@ -197,7 +238,6 @@ def _decode_dicom(data: bytes, name: str) -> DecodedImage:
         ) from error
     except (ValueError, AttributeError, KeyError, TypeError, EOFError, OSError) as error:
         raise ImageInputError(f"{_label(name)} has DICOM pixel data that cannot be read ({error}).") from error
-    notes: list[str] = []
     metadata = read_metadata(dataset)
     photometric = str(getattr(dataset, "PhotometricInterpretation", "MONOCHROME2")).upper()
     if raw.ndim == 3:
@@ -214,17 +254,44 @@ def _decode_dicom(data: bytes, name: str) -> DecodedImage:
     return DecodedImage(pixels, "DICOM", notes, metadata)
 
 
+def _decode_other_jpeg(data: bytes, name: str) -> DecodedImage:
+    """A JPEG Pillow cannot read (12-bit, lossless, or a coding its libjpeg lacks), by the ISO reference libjpeg.
+
+    That is the decoder pydicom uses for the same processes inside DICOM; only
+    when it fails too is the file called damaged.
+    """
+    try:
+        parameters = libjpeg.get_parameters(data)
+    except RuntimeError as error:
+        raise ImageInputError(f"{_label(name)} is a JPEG file that is damaged or truncated ({error}).") from error
+    _check_size(int(parameters["columns"]), int(parameters["rows"]), name)
+    if JPEG_END not in data[-JPEG_END_SEARCH:]:
+        raise ImageInputError(f"{_label(name)} is a JPEG file that is truncated (it has no end marker).")
+    colour = int(parameters["nr_components"]) == 3
+    try:
+        values = libjpeg.decode(data, colour_transform=1 if colour else 0)
+    except RuntimeError as error:
+        raise ImageInputError(
+            f"{_label(name)} is a JPEG file whose image data is damaged or truncated ({error})."
+        ) from error
+    notes: list[str] = []
+    if values.dtype != np.uint8:
+        notes.append(f"{parameters['precision']}-bit JPEG rescaled to 8 bits.")
+    pixels = _to_uint8(values) if values.dtype != np.uint8 else values
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2GRAY)
+        notes.append("RGB image converted to grayscale.")
+    return DecodedImage(np.ascontiguousarray(pixels), "JPEG", notes)
+
+
 def _decode_raster(data: bytes, name: str) -> DecodedImage:
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as error:
+        if data.startswith(JPEG_START):
+            return _decode_other_jpeg(data, name)
         raise ImageInputError(
             f"{_label(name)} is not an image this app can read; upload a JPEG, PNG or DICOM (.dcm) file."
-        ) from error
-    except Image.DecompressionBombError as error:
-        raise ImageInputError(
-            f"{_label(name)} declares an enormous size (far over {MAX_PIXELS // 1_000_000} megapixels); "
-            "images that large are refused. Export a smaller copy."
         ) from error
     except (OSError, ValueError, SyntaxError) as error:
         raise ImageInputError(f"{_label(name)} could not be opened as an image ({error}).") from error
@@ -236,11 +303,11 @@ def _decode_raster(data: bytes, name: str) -> DecodedImage:
     width, height = image.size
     _check_size(width, height, name)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image.load()
+        image.load()
         image = ImageOps.exif_transpose(image)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except (OSError, ValueError, SyntaxError) as error:
+        if source_format == "JPEG":
+            return _decode_other_jpeg(data, name)
         raise ImageInputError(
             f"{_label(name)} is damaged or truncated and cannot be decoded ({error})."
         ) from error
@@ -317,6 +384,11 @@ def decode_image(data: bytes, name: str = "") -> DecodedImage:
     """
     if not data:
         raise ImageInputError(f"{_label(name)} is empty (0 bytes).")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageInputError(
+            f"{_label(name)} is {len(data) / 1e6:,.0f} MB, far more than any radiograph "
+            f"(at most {MAX_FILE_BYTES / 1e6:,.0f} MB); it was not read."
+        )
     try:
         image = _decode_dicom(data, name) if _is_dicom(data, name) else _decode_raster(data, name)
         image.pixels, note = crop_wide_border(image.pixels)

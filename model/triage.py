@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
 from scipy.special import logit
 
 from model.dataset import CLASS_NAMES
 from model.errors import ImageInputError
+from model.explain import display_shape
 from model.inference import Classifier
 from model.metadata import TrustFlag, metadata_flags
 from model.ood import OodAssessment, OodModel, assess, colour_fraction, pixel_reasons
@@ -174,6 +176,21 @@ def assess_files(
             assessment.flags.append(NEAR_THRESHOLD_FLAG)
         assessment.flags += assessment.image.notes
     return assessments
+
+
+def at_display_size(assessment: Assessment) -> Assessment:
+    """The assessment with its image shrunk to the size the page draws it at, for keeping in a cache.
+
+    Everything that needs the full resolution (the model input, the trust
+    checks, the uncertainty) is computed by then; an 8000x8000 upload kept as
+    decoded would hold 61 MB per cache entry.
+    """
+    image = assessment.image
+    if image is None or display_shape(*image.shape) == image.shape:
+        return assessment
+    height, width = display_shape(*image.shape)
+    small = cv2.resize(image.pixels, (width, height), interpolation=cv2.INTER_AREA)
+    return replace(assessment, image=replace(image, pixels=small))
 
 
 def by_probability(assessments: Sequence[Assessment]) -> list[Assessment]:

@@ -3,6 +3,7 @@ import streamlit as st
 
 from model.triage import by_probability
 from ui import diagnose
+from ui.text import plain
 
 st.title("Diagnose")
 files = diagnose.chosen_files()
@@ -12,13 +13,13 @@ if not files:
 
 assessments = diagnose.assessments(files)
 for failed in (a for a in assessments if not a.ok):
-    st.error(failed.error, icon="🚫")
+    st.error(plain(failed.error), icon="🚫")
 ranked = by_probability(assessments)
 if not ranked:
     st.stop()
 
 chosen = diagnose.triage_table(ranked) if len(ranked) > 1 else ranked[0]
-st.header(chosen.name)
+st.header(plain(chosen.name))
 diagnose.result_panel(chosen)
 diagnose.metadata_panel(chosen)
 diagnose.audit_panel(chosen)

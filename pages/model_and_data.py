@@ -6,7 +6,7 @@ re-scored on load.
 """
 from __future__ import annotations
 
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from model.archive import ArchiveError, unpack_labelled_zip
+from model.archive import ArchiveError, open_labelled_zip
 from model.artifacts import stored_threshold
 from model.bootstrap import BOOTSTRAP_RESAMPLES
 from model.calibration import (
@@ -30,7 +30,7 @@ from model.data_summary import (
 )
 from model.dataset import resolve_evaluation_folder
 from model.errors import ImageInputError
-from model.evaluate import evaluate_folder
+from model.evaluate import evaluate_archive, evaluate_folder
 from model.evaluation_sets import EvaluationSet, report_set, unique_name
 from model.metrics import (
     binary_metrics,
@@ -52,6 +52,8 @@ from ui.model_page_data import (
     size_sample,
 )
 from ui.resources import DISCLAIMER, artifacts_dir, card, classifier
+from ui.progress import in_line
+from ui.text import plain
 
 OWN_EVALUATIONS = "own_evaluations"
 OWN_NOTICE = "own_evaluation_notice"
@@ -95,7 +97,7 @@ def show_thumbnail(path: Path, caption: str) -> None:
     try:
         st.image(gallery_image(str(path)), caption=caption)
     except ImageInputError as error:
-        st.warning(str(error))
+        st.warning(plain(str(error)))
 
 
 def dataset_section(model_card: dict, sets: list[EvaluationSet]) -> None:
@@ -124,7 +126,7 @@ def dataset_section(model_card: dict, sets: list[EvaluationSet]) -> None:
     st.subheader("Image size and aspect")
     root = existing_folder(data["root"])
     if root is None:
-        st.info(f"The dataset folder `{data['root']}` is not on this machine; only the recorded summary is shown.")
+        st.info(plain(f"The dataset folder '{data['root']}' is not on this machine; only the recorded summary is shown."))
     else:
         st.plotly_chart(charts.image_size_figure(size_sample(str(root))), key="image_sizes")
         st.caption(
@@ -153,7 +155,7 @@ def dataset_section(model_card: dict, sets: list[EvaluationSet]) -> None:
     for name, paths in samples.items():
         if not paths:
             continue
-        st.markdown(f"**{name}**")
+        st.markdown(f"**{plain(name)}**")
         for column, path in zip(st.columns(SAMPLES_PER_CLASS), paths):
             with column:
                 show_thumbnail(path, path.name)
@@ -248,7 +250,7 @@ def performance_section(sets: list[EvaluationSet], model_card: dict, threshold: 
         "One tab per evaluation set: the validation split, then every scored labelled folder — among them the later "
         "X-rays the operating point was fitted on, before and after that calibration."
     )
-    for tab, evaluation in zip(st.tabs([s.name for s in sets]), sets):
+    for tab, evaluation in zip(st.tabs([plain(s.name) for s in sets]), sets):
         with tab:
             performance_panel(evaluation, model_card, threshold)
 
@@ -300,7 +302,7 @@ def threshold_explorer(sets: list[EvaluationSet], shipped: float) -> None:
         charts.confusion_matrix_figure(at_chosen["confusion_matrix"], f"Confusion matrix at threshold {chosen:.3f}"),
         key="threshold_confusion",
     )
-    st.caption(f"Counts and shares of each true class in '{evaluation.name}' at the chosen threshold.")
+    st.caption(plain(f"Counts and shares of each true class in '{evaluation.name}' at the chosen threshold."))
     st.plotly_chart(
         charts.threshold_sweep_figure(threshold_sweep(labels, probabilities, SWEEP_THRESHOLDS), chosen, shipped),
         key="threshold_sweep",
@@ -360,7 +362,7 @@ def errors_section(validation: EvaluationSet, threshold: float) -> None:
             path = validation.image_path(file)
             with column:
                 if path is None:
-                    st.warning(f"`{file}` is not on this machine.")
+                    st.warning(plain(f"'{file}' is not on this machine."))
                     continue
                 show_thumbnail(path, f"p = {scores.probabilities[index]:.3f} · {Path(file).name}")
                 if st.button("Explain", key=f"review_{file}", icon=":material/search:"):
@@ -396,22 +398,17 @@ def model_card_section(model_card: dict, artifacts: str) -> None:
     st.markdown(KNOWN_LIMITS + leak)
 
 
-def score(folder: Path, name: str, source: str, taken: list[str], extra_skipped: list[dict]) -> None:
-    """Score a labelled folder with a progress bar and keep it as an evaluation set for this session."""
-    bar = st.progress(0.0, text="Reading images…")
+def score(evaluate: Callable[[Callable[[int, int], None]], dict], taken: list[str]) -> None:
+    """Score a labelled set in the shared lane, behind other sessions' work, and keep it for this session."""
+    def scored(progress: Callable[[float], None]) -> dict:
+        return evaluate(lambda done, total: progress(done / total))
+
     try:
-        report = evaluate_folder(
-            classifier(), folder, lambda done, total: bar.progress(done / total, text=f"Scoring image {done} of {total}")
-        )
+        report = in_line("Scoring the labelled images…", scored)
     except (FileNotFoundError, ValueError) as error:
-        bar.empty()
-        st.error(str(error))
+        st.error(plain(str(error)))
         return
-    report["name"] = unique_name(name, taken)
-    report["data"] = source
-    report["skipped"] = extra_skipped + [
-        {"file": str(Path(s["file"]).relative_to(folder)), "reason": s["reason"]} for s in report["skipped"]
-    ]
+    report["name"] = unique_name(report["name"], taken)
     st.session_state.setdefault(OWN_EVALUATIONS, []).append(report)
     st.session_state[OWN_NOTICE] = (
         f"Scored '{report['name']}': {report['n']} images, {len(report['skipped'])} skipped. It is now a tab "
@@ -424,25 +421,24 @@ def score_folder(text: str, taken: list[str]) -> None:
     path = Path(text).expanduser()
     path = path if path.is_absolute() else PROJECT_ROOT / path
     if not path.is_dir():
-        st.error(f"There is no folder `{text}` on this machine.")
+        st.error(plain(f"There is no folder '{text}' on this machine."))
         return
     try:
         folder = resolve_evaluation_folder(path)
     except FileNotFoundError as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
         return
-    score(folder, folder.name, str(folder), taken, [])
+    score(lambda progress: evaluate_folder(classifier(), folder, progress), taken)
 
 
 def score_archive(upload: UploadedFile, taken: list[str]) -> None:
-    with tempfile.TemporaryDirectory(prefix="xray_upload_") as scratch:
-        try:
-            unpacked = unpack_labelled_zip(upload.getvalue(), Path(scratch), upload.name)
-        except ArchiveError as error:
-            st.error(str(error))
-            return
-        skipped = [{"file": member, "reason": reason} for member, reason in unpacked.skipped]
-        score(unpacked.folder, Path(upload.name).stem, f"uploaded {upload.name}", taken, skipped)
+    """An uploaded zip is read member by member from memory; nothing is written to disk."""
+    try:
+        archive = open_labelled_zip(upload.getvalue(), upload.name)
+    except ArchiveError as error:
+        st.error(plain(str(error)))
+        return
+    score(lambda progress: evaluate_archive(classifier(), archive, progress), taken)
 
 
 def own_data_section(taken: list[str]) -> None:
@@ -453,7 +449,7 @@ def own_data_section(taken: list[str]) -> None:
         "Unreadable files are skipped and listed."
     )
     if OWN_NOTICE in st.session_state:
-        st.success(st.session_state.pop(OWN_NOTICE))
+        st.success(plain(st.session_state.pop(OWN_NOTICE)))
     from_folder, from_zip = st.columns(2)
     with from_folder:
         text = st.text_input("Labelled folder on this machine", key="own_folder",
@@ -482,7 +478,7 @@ artifacts = str(artifacts_dir())
 sets, problems = evaluation_sets(artifacts, model_card)
 sets = sets + [report_set(report) for report in st.session_state.get(OWN_EVALUATIONS, [])]
 for problem in problems:
-    st.warning(problem)
+    st.warning(plain(problem))
 shipped = stored_threshold(model_card["threshold"])
 
 dataset_section(model_card, sets)

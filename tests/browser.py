@@ -50,6 +50,13 @@ RESULT_READY = """([name, images]) => {
     return heading && drawn.length >= images && fresh('[data-testid="stDownloadButton"]').length > 0
         && !document.querySelector('[data-stale="true"]');
 }"""
+# True once the call for `name` is on screen: its heading and the Result metric of this run.
+CALL_SHOWN = """(name) => {
+    if (document.querySelector('[data-testid="stException"]')) return true;
+    const fresh = (selector) => [...document.querySelectorAll(selector)].filter((e) => !e.closest('[data-stale="true"]'));
+    return fresh('[data-testid="stHeading"]').some((h) => h.innerText.trim() === name)
+        && fresh('[data-testid="stMetricLabel"]').some((l) => l.innerText.trim() === "Result");
+}"""
 CHARTS_DRAWN = """(minimum) => {
     if (document.querySelector('[data-testid="stException"]')) return true;
     const charts = [...document.querySelectorAll('.js-plotly-plot')];

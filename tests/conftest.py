@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,11 @@ def val_images() -> list[tuple[Path, int]]:
     found += [(p, 1) for p in sorted((VAL_DIR / "PNEUMONIA").iterdir())]
     assert len(found) == 16, f"expected 16 validation images under {VAL_DIR}"
     return found
+
+
+def displayed(markdown: str) -> str:
+    """The text a reader sees of markdown written through ui.text.plain: its escapes removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def encode(image: Image.Image, fmt: str, **params) -> bytes:

@@ -1,18 +1,26 @@
-"""The audit trail on a real SQLite file: concurrent writers, reopening, damage, locks, export."""
+"""The audit trail on a real SQLite file: concurrent writers, reopening, damage, locks, read-only files, export."""
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
 import multiprocessing
+import os
+import pwd
+import shutil
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
 
 import pytest
 
-from model.audit import AUDIT_DB_ENV, AuditStore, default_audit_path
+from model.audit import AUDIT_DB_ENV, MAX_NOTE_CHARS, AuditStore, default_audit_path
 from model.errors import AuditStoreError
 
 WRITES_PER_PROCESS = 40
+READ_ONLY = ("file", "folder")
 
 
 def image_sha256(data: bytes) -> str:
@@ -30,6 +38,37 @@ def read_of(index: int, writer: str = "test") -> dict:
         "clinician_read": ("agree", "disagree", "unsure")[index % 3],
         "note": f"note {index} from {writer}",
     }
+
+
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A folder anyone may write, outside pytest's private temporary one, so without_write_access() reaches it."""
+    folder = Path(tempfile.mkdtemp(prefix="xray-audit-"))
+    folder.chmod(0o777)
+    yield folder
+    folder.chmod(0o700)
+    shutil.rmtree(folder)
+
+
+@contextmanager
+def without_write_access() -> Iterator[None]:
+    """Run the block bound by permission bits: root ignores them, so it acts as "nobody" meanwhile."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(pwd.getpwnam("nobody").pw_uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+def make_read_only(path: Path, what: str) -> None:
+    """Take away the right to write the database file itself, or the folder SQLite keeps its WAL files in."""
+    if what == "file":
+        path.chmod(0o444)
+    else:
+        path.parent.chmod(0o555)
 
 
 def write_many(path: str, writer: str, start: multiprocessing.synchronize.Event) -> None:
@@ -128,3 +167,71 @@ def test_the_path_comes_from_the_environment(tmp_path, monkeypatch):
     assert default_audit_path() == tmp_path / "elsewhere.sqlite3"
     AuditStore().record(**read_of(3))
     assert (tmp_path / "elsewhere.sqlite3").is_file()
+
+
+def test_a_note_over_the_limit_is_refused_whole_and_one_at_the_limit_is_kept(tmp_path):
+    store = AuditStore(tmp_path / "audit.sqlite3")
+    with pytest.raises(ValueError, match=f"{MAX_NOTE_CHARS + 1:,} characters long; the limit is {MAX_NOTE_CHARS:,}"):
+        store.record(**{**read_of(1), "note": "x" * (MAX_NOTE_CHARS + 1)})
+    assert store.entries() == []
+    note = "é" * MAX_NOTE_CHARS
+    assert store.record(**{**read_of(2), "note": note}).note == note
+    assert [entry.note for entry in store.entries()] == [note]
+
+
+@pytest.mark.parametrize("what", READ_ONLY)
+def test_a_read_only_database_is_opened_for_reading_and_refuses_writes(open_folder, what):
+    path = open_folder / "audit.sqlite3"
+    recorded = [AuditStore(path).record(**read_of(index)) for index in range(3)]
+    make_read_only(path, what)
+    before = path.read_bytes()
+    with without_write_access():
+        store = AuditStore(path)
+        assert "read-only" in store.read_only_reason
+        assert store.entries() == recorded
+        assert len(list(csv.DictReader(io.StringIO(store.export_csv().decode("utf-8"))))) == 3
+        with pytest.raises(AuditStoreError, match="read-only"):
+            store.record(**read_of(4))
+    assert path.read_bytes() == before
+    assert AuditStore(path).entries() == recorded
+
+
+def test_a_read_only_folder_still_shows_reads_a_running_writer_has_not_checkpointed(open_folder):
+    """While another process has the file open its newest reads are only in the WAL file."""
+    path = open_folder / "audit.sqlite3"
+    first = AuditStore(path).record(**read_of(1))
+    with closing(sqlite3.connect(path)) as writer:
+        writer.execute("SELECT count(*) FROM reads").fetchone()
+        second = AuditStore(path).record(**read_of(2))
+        assert path.with_name(path.name + "-wal").stat().st_size > 0
+        make_read_only(path, "folder")
+        with without_write_access():
+            store = AuditStore(path)
+            assert "read-only" in store.read_only_reason
+            assert store.entries() == [first, second]
+
+
+def test_an_empty_read_only_file_is_refused_with_the_reason(open_folder):
+    path = open_folder / "audit.sqlite3"
+    path.touch()
+    make_read_only(path, "file")
+    with without_write_access(), pytest.raises(AuditStoreError, match="read-only"):
+        AuditStore(path)
+    assert path.read_bytes() == b""
+
+
+def test_a_database_locked_for_writing_is_opened_for_reading_until_the_lock_goes(tmp_path):
+    path = tmp_path / "audit.sqlite3"
+    first = AuditStore(path).record(**read_of(1))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        store = AuditStore(path, busy_timeout=0.2)
+        assert "busy" in store.read_only_reason
+        assert store.entries() == [first]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    second = store.record(**read_of(2))
+    assert AuditStore(path).entries() == [first, second]
+    assert AuditStore(path).read_only_reason == ""

@@ -18,17 +18,20 @@ import pytest
 from PIL import Image
 from skimage import data as samples
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Button
 
 from model.artifacts import CARD_FILE, MODEL_FILE, VALIDATION_SCORES_FILE
-from model.audit import AuditStore
+from model.audit import AUDIT_DB_ENV, MAX_NOTE_CHARS, AuditStore
 from model.dataset import CLASS_NAMES
 from model.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE
 from model.preprocessing import decode_image
 from model.triage import OOD_FLAG, digest_of
 from model.uncertainty import UNCERTAIN_LABEL, uncertainty
-from tests.conftest import PROJECT_ROOT, encode
+from tests.conftest import PROJECT_ROOT, displayed, encode
 from tests.inputs import dicom_bytes
+from tests.test_audit import READ_ONLY, make_read_only, open_folder, read_of, without_write_access  # noqa: F401
 from ui.diagnose import FAITHFULNESS_OPEN, STABILITY_RERUNS
+from ui.text import plain
 
 DIAGNOSE_PAGE = "pages/diagnose.py"
 FEWEST_LIME_SAMPLES = 200
@@ -88,6 +91,10 @@ def shows_uncertain(app: AppTest) -> bool:
     return any(UNCERTAIN_LABEL.capitalize() in warning.value for warning in app.warning)
 
 
+def save_button(app: AppTest) -> Button:
+    return next(button for button in app.button if button.label == "Save to the audit trail")
+
+
 def save_read(app: AppTest, path: Path, read: str | None, note: str = "") -> AppTest:
     """Open the X-ray, fill in the audit form (no read chosen when `read` is None) and press save."""
     upload(app, path)
@@ -95,7 +102,7 @@ def save_read(app: AppTest, path: Path, read: str | None, note: str = "") -> App
     if read is not None:
         app.radio(key=f"audit_read_{key}").set_value(read)
     app.text_area(key=f"audit_note_{key}").input(note)
-    next(button for button in app.button if button.label == "Save to the audit trail").click()
+    save_button(app).click()
     return app.run()
 
 
@@ -115,7 +122,7 @@ def test_full_resolution_upload_shows_label_probability_interval_and_explanation
     assert shown["Result"] in CLASS_NAMES
     assert shown["Probability of pneumonia"].endswith("%")
     assert shown["Operating threshold"].endswith("%")
-    assert app.header[0].value == path.name
+    assert displayed(app.header[0].value) == path.name
     assert any("in 100 X-rays" in markdown.value for markdown in app.markdown)
     assert any("Agreement of LIME and Grad-CAM" in markdown.value for markdown in app.markdown)
     assert len(app.image) >= 5, "two heatmaps and three LIME views"
@@ -155,7 +162,7 @@ def test_check_stability_reruns_lime_and_says_how_far_the_regions_hold(app, val_
 def test_corrupt_file_gets_a_message_and_no_exception(app):
     upload(app, ("broken.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF truncated", "image/jpeg"))
     assert not app.exception
-    assert len(app.error) == 1 and "broken.jpg" in app.error[0].value
+    assert len(app.error) == 1 and "broken.jpg" in displayed(app.error[0].value)
     assert not app.metric
 
 
@@ -167,13 +174,13 @@ def test_three_files_give_a_triage_table_sorted_by_probability(app, val_images):
     assert sorted(table["file"]) == sorted(p.name for p in paths)
     assert list(table["probability"]) == sorted(table["probability"], reverse=True)
     assert set(table["label"]) <= set(CLASS_NAMES)
-    assert app.header[0].value == table["file"].iloc[0], "the most likely pneumonia is opened first"
+    assert displayed(app.header[0].value) == table["file"].iloc[0], "the most likely pneumonia is opened first"
 
 
 def test_bad_file_in_a_batch_leaves_the_others_their_results(app, val_images):
     upload(app, val_images[1][0], ("empty.png", b"", "image/png"), val_images[-1][0])
     assert not app.exception
-    assert len(app.error) == 1 and "empty.png" in app.error[0].value
+    assert len(app.error) == 1 and "empty.png" in displayed(app.error[0].value)
     assert len(app.dataframe[0].value) == 2
     assert metrics(app)["Result"] in CLASS_NAMES
 
@@ -182,7 +189,7 @@ def test_sample_can_be_tried_without_uploading(app):
     sample = app.selectbox(key="diagnose_sample")
     sample.set_value(sample.options[0]).run()
     assert not app.exception
-    assert app.header[0].value == sample.options[0]
+    assert displayed(app.header[0].value) == sample.options[0]
     assert metrics(app)["Result"] in CLASS_NAMES
 
 
@@ -191,10 +198,10 @@ def test_another_page_can_open_an_image_for_review(app, val_images):
     app.session_state["review_path"] = str(path)
     app.run()
     assert not app.exception
-    assert app.header[0].value == path.name
+    assert displayed(app.header[0].value) == path.name
     assert "review_path" not in app.session_state
     app.slider(key="heatmap_opacity").set_value(0.8).run()
-    assert app.header[0].value == path.name, "the reviewed image stays open on the next rerun"
+    assert displayed(app.header[0].value) == path.name, "the reviewed image stays open on the next rerun"
 
 
 def test_a_photograph_gets_a_prominent_warning_and_a_greyed_result(app, photo, classifier):
@@ -246,14 +253,57 @@ def test_saving_without_a_read_asks_for_one_and_stores_nothing(app, val_images, 
     assert not audit_db.exists(), "nothing saved, and viewing alone creates no database"
 
 
-def test_a_corrupt_audit_database_gives_a_message_and_is_left_alone(app, val_images, audit_db):
+def test_a_corrupt_audit_database_gives_a_message_disables_save_and_is_left_alone(app, val_images, audit_db):
     garbage = b"this is not a SQLite database" * 100
     audit_db.write_bytes(garbage)
-    save_read(app, val_images[-1][0], "agree")
+    upload(app, val_images[-1][0])
     assert not app.exception
     assert any("damaged" in error.value for error in app.error)
+    assert save_button(app).disabled
     assert metrics(app)["Result"] in CLASS_NAMES, "the rest of the page still works"
     assert audit_db.read_bytes() == garbage
+
+
+def test_an_audit_note_over_the_limit_is_refused_and_kept_and_one_at_the_limit_saves(app, val_images, audit_db):
+    path = val_images[-1][0]
+    key = digest_of(path.read_bytes())[:12]
+    pasted = ("Patchy consolidation in the left lower lobe, compare with the prior film. " * 40)[:2499] + "."
+    save_read(app, path, "disagree", pasted)
+    assert not app.exception and not app.success
+    assert any("2,500 characters" in error.value and "2,000" in error.value for error in app.error)
+    assert not audit_db.exists(), "nothing stored"
+    assert app.text_area(key=f"audit_note_{key}").value == pasted, "the note is kept to be shortened"
+    assert app.radio(key=f"audit_read_{key}").value == "disagree"
+
+    shortened = pasted[: MAX_NOTE_CHARS - 1] + "."
+    app.text_area(key=f"audit_note_{key}").input(shortened)
+    save_button(app).click()
+    app.run()
+    assert not app.exception and not app.error
+    assert any("Saved to the audit trail" in success.value for success in app.success)
+    [entry] = AuditStore(audit_db).entries()
+    assert (entry.note, entry.clinician_read) == (shortened, "disagree")
+    assert app.text_area(key=f"audit_note_{key}").value == "", "a saved read empties the form"
+    assert app.radio(key=f"audit_read_{key}").value is None
+
+
+@pytest.mark.parametrize("what", READ_ONLY)
+def test_a_read_only_audit_database_lists_its_reads_and_disables_save(
+    app, val_images, open_folder, monkeypatch, what
+):
+    path = open_folder / "audit.sqlite3"
+    monkeypatch.setenv(AUDIT_DB_ENV, str(path))
+    earlier = [AuditStore(path).record(**read_of(index)) for index in range(3)]
+    upload(app, val_images[-1][0])
+    make_read_only(path, what)
+    with without_write_access():
+        reason = AuditStore(path).read_only_reason
+        app.run()
+    assert not app.exception and not app.error
+    assert reason and any(warning.value == plain(reason) for warning in app.warning)
+    assert save_button(app).disabled
+    recent = next(frame.value for frame in app.dataframe if "clinician_read" in frame.value.columns)
+    assert list(recent["note"]) == [entry.note for entry in reversed(earlier)]
 
 
 @pytest.mark.parametrize("damage", ["missing", "fitted for another model"])
@@ -300,4 +350,4 @@ def test_a_lateral_jpeg_is_greyed_with_the_reason_from_its_pixels(app):
     upload(app, lateral)
     assert not app.exception
     # The reason is escaped as plain text; drop the escapes to read it.
-    assert any("lateral (side) view" in error.value.replace("\\", "") for error in app.error)
+    assert any("lateral (side) view" in displayed(error.value) for error in app.error)

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from model.artifacts import CARD_FILE, VALIDATION_SCORES_FILE, read_card, read_scores
 from model.metrics import binary_metrics
+from tests.conftest import displayed
 from tests.inputs import make_zip
 from ui.resources import ARTIFACTS_ENV
 
@@ -51,7 +52,7 @@ def counts_drawn(spec: dict) -> list[list[int]]:
 
 
 def texts(nodes) -> str:
-    return "\n".join(str(node.value) for node in nodes)
+    return "\n".join(displayed(str(node.value)) for node in nodes)
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def card(artifacts_dir: Path) -> dict:
 def test_every_chart_is_drawn_with_a_title_and_a_caption(page: AppTest) -> None:
     assert [title.value for title in page.title] == ["Model & data"]
     assert not page.error, texts(page.error)
-    tabs = [tab.label for tab in page.tabs]
+    tabs = [displayed(tab.label) for tab in page.tabs]
     assert tabs[0] == "validation"
     drawn = charts(page)
     expected = PAGE_CHARTS | {f"confusion_{name}" for name in tabs} | {f"roc_pr_{name}" for name in tabs}
@@ -144,7 +145,7 @@ def test_a_labelled_folder_is_scored_and_added_as_an_evaluation_set(page: AppTes
     page.button(key="score_folder").click().run()
     assert not page.exception, texts(page.exception)
     assert "16 images, 0 skipped" in texts(page.success)
-    added = page.tabs[-1].label
+    added = displayed(page.tabs[-1].label)
     assert added.startswith(folder.name)
     drawn = charts(page)
     assert {f"confusion_{added}", f"roc_pr_{added}"} <= set(drawn)
@@ -215,7 +216,7 @@ def test_without_the_dataset_the_page_falls_back_to_the_bundled_samples(
 
 def test_the_calibration_sample_is_shown_before_and_after_with_intervals(page: AppTest, card: dict) -> None:
     fitted_on = card["operating_point"]["fitted_on"]["name"]
-    tabs = [tab.label for tab in page.tabs]
+    tabs = [displayed(tab.label) for tab in page.tabs]
     assert fitted_on in tabs and f"{fitted_on} (before calibration)" in tabs
     tables = [node.value for node in elements(page) if node.type == "dataframe"]
     headline = [table for table in tables if "95 % CI" in table.columns]

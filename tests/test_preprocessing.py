@@ -1,19 +1,28 @@
 """Decoding every input variant a clinician may upload, and refusing the rest clearly."""
 from __future__ import annotations
 
-import cv2
+import io
+import time
+import warnings
+from pathlib import Path
 
+import cv2
 import numpy as np
+import pydicom
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from pydicom.data import get_testdata_file
+from pydicom.encaps import generate_frames
 
 from model.errors import ImageInputError
 from model.preprocessing import MIN_CROPPED_BORDER, crop_wide_border, decode_image, read_image, to_model_input
 from model.uncertainty import uncertainty
 from tests.conftest import encode
 from tests.inputs import REFERRAL_NOTE, dicom_bytes, gradient, huge_png_header, random_bytes
+
+TEST_DATA = Path(__file__).parent / "data"  # arithmetic_coded.jpg: gradient() through libjpeg-turbo's cjpeg -arithmetic
 
 
 @pytest.mark.parametrize("level", [0, 235])
@@ -109,6 +118,49 @@ def test_dicom_monochrome1_is_inverted():
 def test_dicom_without_preamble_extension_only():
     data = dicom_bytes(gradient().astype(np.uint16))
     assert decode_image(data[132:], "no_preamble.dcm").pixels.shape == (300, 400)
+
+
+@pytest.mark.parametrize("implicit", [True, False])
+def test_a_bare_dicom_data_set_is_read_whatever_its_name(implicit):
+    """No preamble, no file meta, no .dcm: as older systems write them; pydicom reads them, so do we."""
+    dataset = pydicom.dcmread(io.BytesIO(dicom_bytes(gradient().astype(np.uint16))))
+    del dataset.file_meta
+    buffer = io.BytesIO()
+    pydicom.dcmwrite(buffer, dataset, implicit_vr=implicit, little_endian=True)
+    decoded = decode_image(buffer.getvalue(), "IM00001")
+    assert decoded.pixels.shape == (300, 400) and decoded.source_format == "DICOM"
+    assert any("without a file header" in note for note in decoded.notes)
+
+
+def test_zeros_named_dcm_are_refused_at_once_as_no_dicom():
+    """pydicom parses any bytes with force=True: 49 MB of zeros took 12 s and were called a DICOM without pixels."""
+    started = time.perf_counter()
+    with pytest.raises(ImageInputError, match="'zeros.dcm' is not a DICOM file"):
+        decode_image(bytes(49_000_000), "zeros.dcm")
+    assert time.perf_counter() - started < 2.0
+
+
+def test_jpegs_pillow_cannot_read_are_decoded_by_the_reference_libjpeg():
+    """A 12-bit JPEG (DICOM's JPEG Extended, saved as a .jpg) and an arithmetic-coded one are X-rays, not damage."""
+    twelve_bit = next(generate_frames(pydicom.dcmread(get_testdata_file("JPGExtended.dcm")).PixelData))
+    decoded = decode_image(twelve_bit, "twelve.jpg")
+    assert decoded.source_format == "JPEG" and decoded.pixels.dtype == np.uint8 and decoded.pixels.std() > 0
+    assert "12-bit JPEG rescaled to 8 bits." in decoded.notes
+    arithmetic = decode_image((TEST_DATA / "arithmetic_coded.jpg").read_bytes(), "arithmetic.jpg")
+    assert np.abs(arithmetic.pixels.astype(int) - gradient()).mean() < 3
+    with pytest.raises(ImageInputError, match="'cut.jpg' is a JPEG file that is truncated"):
+        decode_image(twelve_bit[: len(twelve_bit) // 3], "cut.jpg")
+
+
+def test_the_size_refusal_does_not_depend_on_the_process_warning_filters():
+    """Streamlit runs sessions in threads that share warnings' filters; another thread's filter must not change it."""
+    between_limits = huge_png_header(12_000, 12_000)  # 144 MP: Pillow warns, our header check refuses
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageInputError, match=r"\(144 megapixels\); images over 100 megapixels are refused"):
+            decode_image(between_limits, "big.png")
+    with pytest.raises(ImageInputError, match=r"\(144 megapixels\); images over 100 megapixels are refused"):
+        decode_image(between_limits, "big.png")
 
 
 @pytest.mark.parametrize(

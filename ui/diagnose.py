@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,7 +14,7 @@ import streamlit as st
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
-from model.audit import AUDIT_DB_ENV, READS, AuditStore, default_audit_path
+from model.audit import AUDIT_DB_ENV, MAX_NOTE_CHARS, READS, AuditStore, default_audit_path, note_problem
 from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES
 from model.errors import AuditStoreError
 from model.explain import (
@@ -38,13 +37,14 @@ from model.figures import draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figu
 from model.inference import Classifier
 from model.ood import OodModel, load_ood
 from model.view_checks import Probe, load_view_checks
-from model.report import build_report
+from model.report import build_report, report_file_name
 from model.triage import (
     NEAR_THRESHOLD_CAUTION,
     OOD_WARNING,
     UNRELIABLE_CAPTION,
     Assessment,
     assess_files,
+    at_display_size,
     certainty_sentence,
     digest_of,
     interval_range,
@@ -54,6 +54,8 @@ from model.triage import (
 )
 from ui.resources import DISCLAIMER, artifacts_dir, classifier
 from ui.text import plain
+from ui.progress import in_line
+from ui.work_queue import WORK
 
 REVIEW_PATH = "review_path"
 SOURCE = "diagnose_source"
@@ -87,7 +89,9 @@ UNSTABLE_CAUTION = (
     "The regions shown change with the random seed: read the LIME views as a rough picture, not a precise map."
 )
 RECENT_READS = 10
-Result = TypeVar("Result")
+AUDIT_OUTCOME = "audit_outcome_"
+# How each outcome of Save is shown: (Streamlit's call, icon).
+OUTCOME_STYLES = {"success": (st.success, "✅"), "warning": (st.warning, "⚠️"), "error": (st.error, "🚫")}
 MASK = "••••••"
 
 
@@ -107,7 +111,7 @@ def _take_review_request() -> None:
     try:
         st.session_state[PINNED] = (path.name, path.read_bytes())
     except OSError as error:
-        st.error(f"'{path.name}' could not be opened for review ({error.strerror}).")
+        st.error(plain(f"'{path.name}' could not be opened for review ({error.strerror})."))
         return
     st.session_state[SOURCE] = "review"
 
@@ -179,15 +183,17 @@ def _assess(
     files: tuple[tuple[str, bytes], ...], model_version: str, with_ood: bool, with_view_checks: bool,
     _classifier: Classifier, _ood: OodModel | None, _probes: tuple[Probe, ...],
 ) -> list[Assessment]:
-    """Cached per files, model and which image checks ran (the unhashed checks are not in the key)."""
-    return assess_files(_classifier, files, _ood, _probes)
+    """Cached per files, model and which image checks ran (the unhashed checks are not in the key), at display size."""
+    return [at_display_size(assessment) for assessment in assess_files(_classifier, files, _ood, _probes)]
 
 
 def assessments(files: Sequence[tuple[str, bytes]]) -> list[Assessment]:
+    """The calls: they go ahead of every session's heavy work (ui.work_queue), so they come in about a second."""
     model = classifier()
     detector, _ = ood_detector()
     probes = view_checks()
-    return _assess(tuple(files), model.version, detector is not None, bool(probes), model, detector, probes)
+    with WORK.call():
+        return _assess(tuple(files), model.version, detector is not None, bool(probes), model, detector, probes)
 
 
 def triage_table(ranked: Sequence[Assessment]) -> Assessment:
@@ -266,7 +272,7 @@ def result_panel(assessment: Assessment) -> None:
     if is_near_threshold(assessment.probability, assessment.threshold):
         st.warning(NEAR_THRESHOLD_CAUTION, icon="⚠️")
     for note in assessment.image.notes:
-        st.info(note, icon="ℹ️")
+        st.info(plain(note), icon="ℹ️")
     _, unavailable = ood_detector()
     if unavailable:
         st.info(unavailable, icon="ℹ️")
@@ -320,19 +326,11 @@ def explanation_settings() -> tuple[LimeSettings, int]:
     return LimeSettings(algorithm, int(parameter), int(samples), int(seed)), int(count)
 
 
-def _with_progress(text: str, work: Callable[[Callable[[float], None]], Result]) -> Result:
-    """Run `work`, which reports its progress in [0, 1], under a progress bar that goes once it is done."""
-    bar = st.progress(0.0, text=text)
-    result = work(lambda done: bar.progress(done, text=text))
-    bar.empty()
-    return result
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def _lime(
     digest: str, settings: LimeSettings, model_version: str, _classifier: Classifier, _assessment: Assessment
 ) -> LimeExplanation:
-    return _with_progress(
+    return in_line(
         f"LIME: scoring {settings.num_samples} perturbed copies of the image…",
         lambda progress: explain_with_lime(_classifier, _assessment.model_input, settings, progress),
     )
@@ -392,7 +390,7 @@ def _stability(
     digest: str, settings: LimeSettings, label: int, count: int, model_version: str, _classifier: Classifier,
     _assessment: Assessment, _explanation: LimeExplanation,
 ) -> Stability:
-    return _with_progress(
+    return in_line(
         f"Rerunning LIME with {STABILITY_RERUNS} other seeds…",
         lambda progress: stability(
             _classifier, _assessment.model_input, _explanation, label, count, STABILITY_RERUNS, progress
@@ -420,7 +418,7 @@ def stability_panel(assessment: Assessment, explanation: LimeExplanation, label:
         st.warning(UNSTABLE_CAUTION, icon="⚠️")
 
 
-@st.cache_data(show_spinner="Measuring how faithful the explanations are…", max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32)
 def _faithfulness(
     digest: str, settings: LimeSettings, label: int, model_version: str, _classifier: Classifier,
     _assessment: Assessment, _explanation: LimeExplanation,
@@ -432,10 +430,15 @@ def _faithfulness(
         "Grad-CAM": grad_cam(_classifier.network, model_input, label),
         "random": random_importance(model_input.shape[:2], settings.seed),
     }
-    return {
-        method: deletion_insertion(_classifier, model_input, importance[method], label)
-        for method in FAITHFULNESS_METHODS
-    }
+
+    def curves(progress: Callable[[float], None]) -> dict[str, FaithfulnessCurves]:
+        measured = {}
+        for done, method in enumerate(FAITHFULNESS_METHODS, start=1):
+            measured[method] = deletion_insertion(_classifier, model_input, importance[method], label)
+            progress(done / len(FAITHFULNESS_METHODS))
+        return measured
+
+    return in_line("Measuring how faithful the explanations are…", curves)
 
 
 def rescalable(curves: dict[str, FaithfulnessCurves]) -> bool:
@@ -499,43 +502,78 @@ def faithfulness_panel(assessment: Assessment, explanation: LimeExplanation, lab
             st.caption(LOW_SPAN_NOTE.format(name=CLASS_NAMES[label]))
 
 
+def _save_read(assessment: Assessment, version: str) -> None:
+    """Save's on_click: it runs before the page is drawn again, so only a stored read empties the form.
+
+    A refused read keeps its note in the form, to be shortened or saved again; the outcome is shown below it.
+    """
+    key = assessment.digest[:12]
+    read_key, note_key = f"audit_read_{key}", f"audit_note_{key}"
+    read, note = st.session_state[read_key], st.session_state[note_key].strip()
+    if read is None:
+        outcome = ("warning", "Choose agree, disagree or unsure before saving.")
+    elif problem := note_problem(note):
+        outcome = ("error", problem)
+    else:
+        try:
+            saved = AuditStore(default_audit_path()).record(
+                image_sha256=assessment.digest, file_name=assessment.name, model_version=version,
+                probability=assessment.probability, threshold=assessment.threshold,
+                model_label=assessment.label_name, clinician_read=read, note=note,
+            )
+        except AuditStoreError as error:
+            outcome = ("error", f"Audit trail: {error}")
+        else:
+            outcome = ("success", f"Saved to the audit trail at {saved.recorded_at} ({read}).")
+            st.session_state[read_key], st.session_state[note_key] = None, ""
+    st.session_state[AUDIT_OUTCOME + key] = outcome
+
+
 def audit_panel(assessment: Assessment) -> None:
     """The clinician's own read, stored with what the model said; the store's errors are shown, never raised.
 
-    Merely viewing an image creates no database: the file appears with the first saved read.
+    Merely viewing an image creates no database: the file appears with the first saved read. A database
+    that cannot take a read (read-only, locked, damaged) gets Save disabled and the reason beside it.
     """
-    version = classifier().version
     key = assessment.digest[:12]
-    with st.form(f"audit_{key}", clear_on_submit=True, border=True):
+    path = default_audit_path()
+    store, unusable = None, ""
+    if path.exists():
+        try:
+            store = AuditStore(path)
+            entries, export = store.entries(), store.export_csv()
+        except AuditStoreError as error:
+            unusable = f"Audit trail: {error}"
+    blocked = unusable or (store.read_only_reason if store else "")
+    with st.form(f"audit_{key}", border=True):
         unreliable = f" — {UNRELIABLE_CAPTION}" if assessment.unreliable else ""
         st.markdown(
             f"**Your read** — the model says {assessment.label_name} ({assessment.probability:.1%}){unreliable}"
         )
-        read = st.radio(
+        st.radio(
             "Do you agree with the model?", READS, index=None, format_func=str.capitalize,
             horizontal=True, key=f"audit_read_{key}",
         )
-        note = st.text_area("Note (optional)", key=f"audit_note_{key}", max_chars=2000, height=68)
-        submitted = st.form_submit_button("Save to the audit trail", icon=":material/save:")
-    if submitted and read is None:
-        st.warning("Choose agree, disagree or unsure before saving.", icon="⚠️")
-    path = default_audit_path()
-    try:
-        if submitted and read is not None:
-            saved = AuditStore(path).record(
-                image_sha256=assessment.digest, file_name=assessment.name, model_version=version,
-                probability=assessment.probability, threshold=assessment.threshold,
-                model_label=assessment.label_name, clinician_read=read, note=note.strip(),
-            )
-            st.success(f"Saved to the audit trail at {saved.recorded_at} ({read}).", icon="✅")
-        if not path.exists():
-            st.caption(f"No reads recorded yet; they will be stored in {path} (set {AUDIT_DB_ENV} to change it).")
-            return
-        store = AuditStore(path)
-        entries, export = store.entries(), store.export_csv()
-    except AuditStoreError as error:
-        st.error(f"Audit trail: {error}", icon="🚫")
+        # No max_chars: the browser would drop a longer paste whole; the limit is checked on Save instead.
+        st.text_area(
+            "Note (optional)", key=f"audit_note_{key}", height=68, help=f"Up to {MAX_NOTE_CHARS:,} characters.",
+        )
+        st.form_submit_button(
+            "Save to the audit trail", icon=":material/save:", disabled=bool(blocked),
+            on_click=_save_read, args=(assessment, classifier().version),
+        )
+    if outcome := st.session_state.pop(AUDIT_OUTCOME + key, None):
+        kind, text = outcome
+        show, icon = OUTCOME_STYLES[kind]
+        show(plain(text), icon=icon)
+    if unusable:
+        st.error(plain(unusable), icon="🚫")
         return
+    if store is None:
+        st.caption(f"No reads recorded yet; they will be stored in {path} (set {AUDIT_DB_ENV} to change it).")
+        return
+    if store.read_only_reason:
+        st.warning(plain(store.read_only_reason), icon="🔒")
     with st.expander(f"Audit trail: {len(entries)} read{'' if len(entries) == 1 else 's'} recorded"):
         if entries:
             recent = pd.DataFrame([asdict(entry) for entry in reversed(entries[-RECENT_READS:])])
@@ -558,7 +596,7 @@ def report_button(assessment: Assessment, explanation: LimeExplanation, views: E
     st.download_button(
         "Download PDF report",
         data=lambda: build_report(assessment, explanation, views, version, DISCLAIMER),
-        file_name=f"{Path(assessment.name).stem}_xray_report.pdf",
+        file_name=report_file_name(assessment.name),
         mime="application/pdf",
         on_click="ignore",
         icon=":material/download:",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import keras
 import streamlit as st
 
 from model.artifacts import DEFAULT_ARTIFACTS_DIR, read_card
@@ -15,6 +16,20 @@ DISCLAIMER = (
     "Decision support only, not a diagnosis. The model was trained on pediatric frontal chest "
     "X-rays from one hospital; a clinician must review every image and make the call."
 )
+
+
+def keep_keras_state_between_runs() -> None:
+    """Stop Streamlit clearing Keras after every script run of every session.
+
+    Streamlit calls keras.backend.clear_session() when each run ends, for
+    scripts that build a model per run. This app builds none: one network is
+    loaded once and shared. The call only emptied TensorFlow's kernel cache
+    and forced a full garbage collection holding the GIL; with 8 sessions at
+    once it took a quarter of the server's time (py-spy) and made every call
+    wait seconds. Streamlit offers no setting for it, so the public alias is
+    replaced; keras' own code keeps its internal function.
+    """
+    keras.backend.clear_session = lambda *args, **kwargs: None
 
 
 def artifacts_dir() -> Path:
