@@ -39,8 +39,8 @@ def val_images() -> list[tuple[Path, int]]:
 
 
 def displayed(markdown: str) -> str:
-    """The text a reader sees of markdown written through ui.text.plain: its escapes removed."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    """The text a reader sees of markdown written through ui.text.plain: its escapes and word joiners removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def encode(image: Image.Image, fmt: str, **params) -> bytes:

@@ -18,6 +18,7 @@ from tests.browser import (
     CHROMIUM,
     EXPLANATION_IMAGES,
     MODEL_PAGE_MIN_CHARTS,
+    RESULT_TIMEOUT_MS,
     Server,
     explanation_image_widths,
     launch_chromium,
@@ -32,6 +33,7 @@ from tests.browser import (
 )
 from tests.conftest import PROJECT_ROOT
 from tests.inputs import REFERRAL_NOTE, Upload, make_zip, truncated
+from ui.text import WORD_JOINER
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}; install Debian's chromium and chromium-driver"
@@ -101,6 +103,23 @@ def test_bad_files_get_a_message_and_the_next_upload_its_result(server, browser,
     assert_shows_the_models_call(page, good, classifier)
     assert any(cut.name in error for error in shown_errors(page)), "the bad file keeps its message beside the result"
     screenshot(page, ARTIFACTS / "bad_then_good.png")
+    page.context.close()
+
+
+def test_file_names_are_shown_as_written_never_as_markdown(server, browser, val_images):
+    """A name with a markdown link and bold text: the heading and the error show it literally, with no link."""
+    page = open_diagnose(browser, server.url)
+    good = val_images[2][0]
+    named = Upload("[Open prior study](http://127.0.0.1:9/phish) **chest**.jpeg", good.read_bytes())
+    broken = Upload("[click](http://127.0.0.1:9/p) _bad_.png", b"not a png")
+    upload(page, named.for_browser(), broken.for_browser())
+    page.get_by_test_id("stHeading").filter(has_text="Open prior study").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    headings = [heading.replace(WORD_JOINER, "").strip() for heading in page.get_by_test_id("stHeading").all_inner_texts()]
+    assert named.name in headings, headings
+    page.get_by_test_id("stAlertContentError").filter(has_text="click").wait_for()
+    errors = [error.replace(WORD_JOINER, "") for error in shown_errors(page)]
+    assert any(broken.name in error for error in errors), errors
+    assert page.locator('a[href*="127.0.0.1:9"]').count() == 0, "no link made from a file name"
     page.context.close()
 
 

@@ -8,7 +8,9 @@ from PIL import Image
 from skimage import data as samples
 
 from model.ood import load_ood
+from model.explain import DISPLAY_LONG_SIDE
 from model.triage import (
+    at_display_size,
     NEAR_THRESHOLD_FLAG,
     OOD_FLAG,
     assess_files,
@@ -93,3 +95,18 @@ def test_certainty_sentence_follows_the_label_and_the_probability(probability, t
     sentence = certainty_sentence(probability, threshold)
     assert expected in sentence
     assert f"about {round(probability * 100)} in 100" in sentence
+
+
+def test_a_cached_assessment_keeps_only_a_display_size_image(classifier, val_images):
+    """An 8000x8000 upload would keep 61 MB per cache entry; what the page draws is 640 pixels long."""
+    path = val_images[3][0]
+    [full] = assess_files(classifier, [(path.name, path.read_bytes())])
+    kept = at_display_size(full)
+    assert max(kept.image.shape) == DISPLAY_LONG_SIDE and max(full.image.shape) > DISPLAY_LONG_SIDE
+    ratio = (kept.image.shape[0] / kept.image.shape[1]) / (full.image.shape[0] / full.image.shape[1])
+    assert ratio == pytest.approx(1.0, abs=0.01)
+    assert kept.probability == full.probability and kept.trust_flags == full.trust_flags
+    np.testing.assert_array_equal(kept.model_input, full.model_input)
+    small = Image.fromarray(np.asarray(Image.open(path).convert("L").resize((400, 300))))
+    [already] = assess_files(classifier, [("small.png", encode(small, "PNG"))])
+    assert at_display_size(already) is already

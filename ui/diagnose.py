@@ -55,7 +55,6 @@ from model.triage import (
 from ui.resources import DISCLAIMER, artifacts_dir, classifier
 from ui.text import plain
 from ui.progress import in_line
-from ui.work_queue import WORK
 
 REVIEW_PATH = "review_path"
 SOURCE = "diagnose_source"
@@ -188,12 +187,10 @@ def _assess(
 
 
 def assessments(files: Sequence[tuple[str, bytes]]) -> list[Assessment]:
-    """The calls: they go ahead of every session's heavy work (ui.work_queue), so they come in about a second."""
     model = classifier()
     detector, _ = ood_detector()
     probes = view_checks()
-    with WORK.call():
-        return _assess(tuple(files), model.version, detector is not None, bool(probes), model, detector, probes)
+    return _assess(tuple(files), model.version, detector is not None, bool(probes), model, detector, probes)
 
 
 def triage_table(ranked: Sequence[Assessment]) -> Assessment:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-WAIT_REPORT_SECONDS = 0.25
+WAIT_REPORT_SECONDS = 1.0
 
 
 class WorkQueue:
