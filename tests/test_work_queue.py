@@ -89,3 +89,23 @@ def test_leaving_a_job_early_gives_up_its_place():
     thread.start()
     assert entered.wait(2), "the next job ran at once"
     thread.join(2)
+
+
+def test_calls_take_turns():
+    queue = WorkQueue()
+    inside = []
+    overlap = []
+
+    def call(number: int) -> None:
+        with queue.call():
+            inside.append(number)
+            overlap.append(len(inside))
+            time.sleep(0.05)
+            inside.remove(number)
+
+    threads = [threading.Thread(target=call, args=(number,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert overlap == [1, 1, 1, 1]
