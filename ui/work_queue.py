@@ -36,7 +36,10 @@ class WorkQueue:
 
     @contextmanager
     def call(self) -> Iterator[None]:
-        """Around a clinician's call: it waits for the call before it, and jobs pause until both are done."""
+        """Around a clinician's call: it waits for the call before it, and jobs pause until both are done.
+
+        Never start a job inside a call: its first checkpoint would wait for the call around it.
+        """
         with self._changed:
             self._calls += 1
         try:
@@ -78,7 +81,7 @@ class WorkQueue:
                 self._changed.notify_all()
 
     def checkpoint(self) -> None:
-        """Between two steps of a job: wait while any call is running."""
+        """Between two steps of a job: wait while any call is running or waiting its turn."""
         with self._changed:
             self._changed.wait_for(lambda: self._calls == 0)
 
