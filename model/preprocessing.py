@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -359,6 +360,17 @@ def uniform_border(pixels: np.ndarray) -> tuple[float, float, float, float]:
     return top / rows, bottom / rows, left / columns, right / columns
 
 
+def _uniform_lines_from(start: int, line: Callable[[int], np.ndarray], cropped: bool, length: int) -> int:
+    """The border's end at full resolution: the reduced copy blends its last line with the image, so go on
+    from its estimate while the original's lines stay uniform (a thin leftover edge shifted the call)."""
+    if not cropped:
+        return 0
+    limit = int(length * MAX_CROPPED_BORDER)
+    while start < limit and float(line(start).std()) <= BORDER_LINE_STD:
+        start += 1
+    return start
+
+
 def crop_wide_border(pixels: np.ndarray) -> tuple[np.ndarray, str | None]:
     """The image without borders wider than MIN_CROPPED_BORDER, and a note saying what was cut."""
     shares = uniform_border(pixels)
@@ -366,8 +378,11 @@ def crop_wide_border(pixels: np.ndarray) -> tuple[np.ndarray, str | None]:
     if not any(cut):
         return pixels, None
     height, width = pixels.shape
-    top, bottom = round(cut[0] * height), round(cut[1] * height)
-    left, right = round(cut[2] * width), round(cut[3] * width)
+    top = _uniform_lines_from(round(cut[0] * height), lambda i: pixels[i], bool(cut[0]), height)
+    bottom = _uniform_lines_from(round(cut[1] * height), lambda i: pixels[height - 1 - i], bool(cut[1]), height)
+    rows = pixels[top : height - bottom]
+    left = _uniform_lines_from(round(cut[2] * width), lambda i: rows[:, i], bool(cut[2]), width)
+    right = _uniform_lines_from(round(cut[3] * width), lambda i: rows[:, width - 1 - i], bool(cut[3]), width)
     if min(height - top - bottom, width - left - right) < MIN_SIDE:
         return pixels, None
     sides = ", ".join(f"{side} {share:.0%}" for side, share in zip(("top", "bottom", "left", "right"), cut) if share)

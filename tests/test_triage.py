@@ -110,3 +110,20 @@ def test_a_cached_assessment_keeps_only_a_display_size_image(classifier, val_ima
     small = Image.fromarray(np.asarray(Image.open(path).convert("L").resize((400, 300))))
     [already] = assess_files(classifier, [("small.png", encode(small, "PNG"))])
     assert at_display_size(already) is already
+
+
+@pytest.mark.parametrize("level", [0, 255])
+def test_a_wide_collimation_border_is_cropped_not_called_an_inverted_image(classifier, artifacts_dir, val_images, level):
+    """A framed film was once said to "be inverted, a negative"; cropped, it is judged like the X-ray itself."""
+    path = val_images[4][0]
+    pixels = np.asarray(Image.open(path).convert("L"))
+    height, width = pixels.shape
+    framed = np.full((height + height // 4, width + width // 4), level, np.uint8)
+    framed[height // 8 : height // 8 + height, width // 8 : width // 8 + width] = pixels
+    ood = load_ood(artifacts_dir)
+    [plain_xray, in_frame] = assess_files(
+        classifier, [(path.name, path.read_bytes()), ("framed.png", encode(Image.fromarray(framed), "PNG"))], ood
+    )
+    assert any("uniform border" in note for note in in_frame.image.notes)
+    assert not in_frame.ood.flagged and not any("inverted" in reason for reason in in_frame.ood.reasons)
+    assert in_frame.probability == pytest.approx(plain_xray.probability, abs=0.02)
