@@ -20,7 +20,7 @@ import numpy as np
 
 from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES, LabelledFiles
 from model.errors import ImageInputError
-from model.preprocessing import MAX_FILE_BYTES, DecodedImage, decode_image
+from model.preprocessing import MAX_FILE_BYTES, DecodedImage, check_file_bytes, decode_image
 
 MAX_UNPACKED_BYTES = 1_000_000_000
 MAX_MEMBERS = 20_000
@@ -50,11 +50,7 @@ class LabelledArchive:
         info = self.members[path]
         if info.flag_bits & ENCRYPTED_FLAG:
             raise ImageInputError(f"'{info.filename}' is password-protected; zip it again without a password.")
-        if info.file_size > MAX_FILE_BYTES:
-            raise ImageInputError(
-                f"'{info.filename}' is {info.file_size / 1e6:,.0f} MB unpacked, far more than any radiograph "
-                f"(at most {MAX_FILE_BYTES / 1e6:,.0f} MB); it was not read."
-            )
+        check_file_bytes(info.file_size, info.filename)
         try:
             with self.bundle.open(info) as source:
                 data = source.read(MAX_FILE_BYTES + 1)  # the declared size may lie; decode_image refuses the excess

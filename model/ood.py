@@ -25,7 +25,7 @@ import functools
 import io
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,12 +216,16 @@ def pixel_reasons(pixels: np.ndarray, colour: float) -> list[str]:
     return reasons
 
 
-def assess(classifier: Classifier, ood: OodModel, pixels: np.ndarray, colour: float = 0.0) -> OodAssessment:
-    """Judge one decoded upload (grayscale pixels) and its colour_fraction.
+def assess(
+    classifier: Classifier, ood: OodModel, pixels: np.ndarray, pixel_problems: Sequence[str] = ()
+) -> OodAssessment:
+    """Judge one decoded upload (grayscale pixels), given what pixel_reasons found in it.
 
-    One batched forward pass scores the upload with its corrected copies.
+    The caller measures the pixels once (a full-resolution pass) and uses the
+    answer for the other checks too. One batched forward pass scores the
+    upload with its corrected copies.
     """
-    reasons = pixel_reasons(pixels, colour)
+    reasons = list(pixel_problems)
     copies = [pixels] + [correct(pixels) for _, correct in CORRECTIONS]
     inputs = np.stack([classifier.model_input(np.ascontiguousarray(copy)) for copy in copies])
     distances = ood.distances(pooled_features(classifier, inputs))

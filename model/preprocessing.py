@@ -85,6 +85,15 @@ def _label(name: str) -> str:
     return f"'{name}'" if name else "The file"
 
 
+def check_file_bytes(size: int, name: str) -> None:
+    """Refuse a file (or an archive member, from its declared size) larger than any radiograph, unread."""
+    if size > MAX_FILE_BYTES:
+        raise ImageInputError(
+            f"{_label(name)} is {size / 1e6:,.0f} MB, far more than any radiograph "
+            f"(at most {MAX_FILE_BYTES / 1e6:,.0f} MB); it was not read."
+        )
+
+
 def _check_size(width: int, height: int, name: str) -> None:
     if width * height > MAX_PIXELS:
         raise ImageInputError(
@@ -276,9 +285,10 @@ def _decode_other_jpeg(data: bytes, name: str) -> DecodedImage:
             f"{_label(name)} is a JPEG file whose image data is damaged or truncated ({error})."
         ) from error
     notes: list[str] = []
+    pixels = values
     if values.dtype != np.uint8:
+        pixels = _to_uint8(values)
         notes.append(f"{parameters['precision']}-bit JPEG rescaled to 8 bits.")
-    pixels = _to_uint8(values) if values.dtype != np.uint8 else values
     if pixels.ndim == 3:
         pixels = cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2GRAY)
         notes.append("RGB image converted to grayscale.")
@@ -360,15 +370,19 @@ def uniform_border(pixels: np.ndarray) -> tuple[float, float, float, float]:
     return top / rows, bottom / rows, left / columns, right / columns
 
 
-def _uniform_lines_from(start: int, line: Callable[[int], np.ndarray], cropped: bool, length: int) -> int:
-    """The border's end at full resolution: the reduced copy blends its last line with the image, so go on
-    from its estimate while the original's lines stay uniform (a thin leftover edge shifted the call)."""
-    if not cropped:
+def _border_end(share: float, length: int, line: Callable[[int], np.ndarray]) -> int:
+    """How many full-resolution lines a border of `share` (0: none to crop) takes from a side of `length`.
+
+    The reduced copy blends the border's last line with the image, so the end
+    goes on from its estimate while the original's lines stay uniform (a thin
+    leftover edge shifted the call).
+    """
+    if not share:
         return 0
-    limit = int(length * MAX_CROPPED_BORDER)
-    while start < limit and float(line(start).std()) <= BORDER_LINE_STD:
-        start += 1
-    return start
+    end, limit = round(share * length), int(length * MAX_CROPPED_BORDER)
+    while end < limit and float(line(end).std()) <= BORDER_LINE_STD:
+        end += 1
+    return end
 
 
 def crop_wide_border(pixels: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -378,11 +392,11 @@ def crop_wide_border(pixels: np.ndarray) -> tuple[np.ndarray, str | None]:
     if not any(cut):
         return pixels, None
     height, width = pixels.shape
-    top = _uniform_lines_from(round(cut[0] * height), lambda i: pixels[i], bool(cut[0]), height)
-    bottom = _uniform_lines_from(round(cut[1] * height), lambda i: pixels[height - 1 - i], bool(cut[1]), height)
+    top = _border_end(cut[0], height, lambda i: pixels[i])
+    bottom = _border_end(cut[1], height, lambda i: pixels[height - 1 - i])
     rows = pixels[top : height - bottom]
-    left = _uniform_lines_from(round(cut[2] * width), lambda i: rows[:, i], bool(cut[2]), width)
-    right = _uniform_lines_from(round(cut[3] * width), lambda i: rows[:, width - 1 - i], bool(cut[3]), width)
+    left = _border_end(cut[2], width, lambda i: rows[:, i])
+    right = _border_end(cut[3], width, lambda i: rows[:, width - 1 - i])
     if min(height - top - bottom, width - left - right) < MIN_SIDE:
         return pixels, None
     sides = ", ".join(f"{side} {share:.0%}" for side, share in zip(("top", "bottom", "left", "right"), cut) if share)
@@ -399,11 +413,7 @@ def decode_image(data: bytes, name: str = "") -> DecodedImage:
     """
     if not data:
         raise ImageInputError(f"{_label(name)} is empty (0 bytes).")
-    if len(data) > MAX_FILE_BYTES:
-        raise ImageInputError(
-            f"{_label(name)} is {len(data) / 1e6:,.0f} MB, far more than any radiograph "
-            f"(at most {MAX_FILE_BYTES / 1e6:,.0f} MB); it was not read."
-        )
+    check_file_bytes(len(data), name)
     try:
         image = _decode_dicom(data, name) if _is_dicom(data, name) else _decode_raster(data, name)
         image.pixels, note = crop_wide_border(image.pixels)

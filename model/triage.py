@@ -160,11 +160,11 @@ def assess_files(
             assessment.error = str(error)
         else:
             assessment.model_input = classifier.model_input(assessment.image.pixels)
-            colour = colour_fraction(data)
+            pixel_problems = pixel_reasons(assessment.image.pixels, colour_fraction(data))
             if ood is not None:
-                assessment.ood = assess(classifier, ood, assessment.image.pixels, colour)
+                assessment.ood = assess(classifier, ood, assessment.image.pixels, pixel_problems)
             # A photograph or a blank image is no X-ray at all: "looks like a lateral view" would mislead.
-            if probes and not pixel_reasons(assessment.image.pixels, colour):
+            if probes and not pixel_problems:
                 features = view_features(classifier, [assessment.image.pixels])
                 assessment.image_flags = image_flags(list(probes), features)
         assessments.append(assessment)
@@ -186,9 +186,11 @@ def at_display_size(assessment: Assessment) -> Assessment:
     decoded would hold 61 MB per cache entry.
     """
     image = assessment.image
-    if image is None or display_shape(*image.shape) == image.shape:
+    if image is None:
         return assessment
     height, width = display_shape(*image.shape)
+    if (height, width) == image.shape:
+        return assessment
     small = cv2.resize(image.pixels, (width, height), interpolation=cv2.INTER_AREA)
     return replace(assessment, image=replace(image, pixels=small))
 

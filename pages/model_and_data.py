@@ -51,8 +51,8 @@ from ui.model_page_data import (
     sample_images,
     size_sample,
 )
-from ui.resources import DISCLAIMER, artifacts_dir, card, classifier
 from ui.progress import in_line
+from ui.resources import DISCLAIMER, artifacts_dir, card, classifier
 from ui.text import plain
 
 OWN_EVALUATIONS = "own_evaluations"

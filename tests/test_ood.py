@@ -20,6 +20,7 @@ from model.ood import (
     colour_fraction,
     load_ood,
     main,
+    pixel_reasons,
 )
 from model.preprocessing import decode_image
 
@@ -31,7 +32,8 @@ def ood(artifacts_dir) -> OodModel:
 
 def assess_upload(classifier, ood: OodModel, data: bytes):
     """As the Diagnose page does: decode the bytes, measure colour on the bytes themselves."""
-    return assess(classifier, ood, decode_image(data).pixels, colour_fraction(data))
+    pixels = decode_image(data).pixels
+    return assess(classifier, ood, pixels, pixel_reasons(pixels, colour_fraction(data)))
 
 
 def test_no_validation_original_is_flagged(classifier, ood, val_images):
@@ -63,7 +65,7 @@ def test_a_blank_image_is_flagged_as_uniform(classifier, ood):
 
 def test_an_over_exposed_xray_is_flagged_as_saturated(classifier, ood, xray_pixels):
     burnt = np.clip(xray_pixels.astype(np.float32) * 3.0, 0, 255).astype(np.uint8)
-    result = assess(classifier, ood, burnt)
+    result = assess(classifier, ood, burnt, pixel_reasons(burnt, colour=0.0))
     assert result.flagged
     assert any("pure white" in reason for reason in result.reasons)
 

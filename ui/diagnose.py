@@ -36,7 +36,6 @@ from model.faithfulness import FaithfulnessCurves, deletion_insertion, random_im
 from model.figures import draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure, to_jpeg
 from model.inference import Classifier
 from model.ood import OodModel, load_ood
-from model.view_checks import Probe, load_view_checks
 from model.report import build_report, report_file_name
 from model.triage import (
     NEAR_THRESHOLD_CAUTION,
@@ -52,9 +51,10 @@ from model.triage import (
     is_near_threshold,
     uncertainty_caution,
 )
+from model.view_checks import Probe, load_view_checks
+from ui.progress import in_line
 from ui.resources import DISCLAIMER, artifacts_dir, classifier
 from ui.text import plain
-from ui.progress import in_line
 
 REVIEW_PATH = "review_path"
 SOURCE = "diagnose_source"
