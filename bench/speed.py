@@ -49,6 +49,7 @@ from tests.browser import (
     open_model_page,
     streamlit_server,
     upload,
+    wait_until_idle,
 )
 
 LOGIT_TOLERANCE = 0.1
@@ -125,10 +126,7 @@ def model_page_seconds(browser, url: str) -> float:
     try:
         started = time.perf_counter()
         open_model_page(page)
-        page.wait_for_function(
-            "() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState === 'notRunning'",
-            timeout=240_000, polling=50,
-        )
+        wait_until_idle(page, polling=50)
         return time.perf_counter() - started
     finally:
         page.context.close()

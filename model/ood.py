@@ -205,12 +205,16 @@ def pixel_reasons(pixels: np.ndarray, colour: float) -> list[str]:
             f"The upload is in colour ({colour:.0%} of it strongly coloured); X-rays are grayscale. "
             "It may be a photograph or a screenshot."
         )
-    if float(pixels.std()) < MIN_GREY_STD:
+    # Every figure from one histogram of the 8-bit grey levels: a single pass over a full-resolution image.
+    share = np.bincount(pixels.ravel(), minlength=256) / pixels.size
+    levels = np.arange(256)
+    mean = float(share @ levels)
+    if float(np.sqrt(share @ (levels - mean) ** 2)) < MIN_GREY_STD:
         reasons.append("The image is almost uniform (blank): there is no anatomy to judge.")
-    white = float(np.mean(pixels >= 253))
+    white = float(share[253:].sum())
     if white > MAX_WHITE_FRACTION:
         reasons.append(f"{white:.0%} of the image is pure white: it looks over-exposed or saturated.")
-    black = float(np.mean(pixels <= 2))
+    black = float(share[:3].sum())
     if black > MAX_BLACK_FRACTION:
         reasons.append(f"{black:.0%} of the image is pure black: it looks under-exposed or mostly empty.")
     return reasons

@@ -25,8 +25,10 @@ def gamma(value: float) -> Shift:
 def contrast(factor: float) -> Shift:
     """Scale deviations from the mean grey level (a flatter or harsher film)."""
     def apply(pixels: np.ndarray) -> np.ndarray:
+        # As a lookup table over the 256 grey levels: the same arithmetic, without full-resolution temporaries.
         mean = pixels.mean()
-        return np.clip(mean + factor * (pixels.astype(np.float32) - mean), 0, 255).astype(np.uint8)
+        levels = np.arange(256, dtype=np.float32)
+        return cv2.LUT(pixels, np.clip(mean + factor * (levels - mean), 0, 255).astype(np.uint8))
 
     return apply
 

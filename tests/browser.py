@@ -141,6 +141,14 @@ def open_diagnose(browser: Browser, url: str) -> Page:
     return page
 
 
+def wait_until_idle(page: Page, timeout_ms: int = 240_000, polling: int | str = "raf") -> None:
+    """Until the page's script run has finished (Streamlit's own marker; the status widget may never show)."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'",
+        timeout=timeout_ms, polling=polling,
+    )
+
+
 def upload(page: Page, *files: Path | FilePayload) -> None:
     """Drop files on the Diagnose page's uploader, as choosing them in the file dialog does."""
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(list(files))

@@ -15,6 +15,9 @@ from model.dataset import CLASS_NAMES, training_splits
 from model.ood import (
     OOD_STATS_FILE,
     OOD_SUMMARY_FILE,
+    MAX_BLACK_FRACTION,
+    MAX_WHITE_FRACTION,
+    MIN_GREY_STD,
     OodModel,
     assess,
     colour_fraction,
@@ -133,3 +136,24 @@ def test_a_detector_fitted_for_another_model_file_is_refused(tmp_path, artifacts
     (tmp_path / MODEL_FILE).write_bytes(b"another model")
     with pytest.raises(ValueError, match="another model file"):
         load_ood(tmp_path)
+
+
+@pytest.mark.parametrize(("level", "word"), [(255, "pure white"), (0, "pure black")])
+def test_the_saturated_share_is_judged_at_its_limit(level, word):
+    """One histogram gives the shares: just over the limit is flagged, at it is not."""
+    limit = MAX_WHITE_FRACTION if level == 255 else MAX_BLACK_FRACTION
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(60, 190, size=(400, 500), dtype=np.uint8)
+    flat = pixels.reshape(-1)
+    flat[: int(limit * flat.size)] = level
+    assert not any(word in reason for reason in pixel_reasons(pixels, colour=0.0))
+    flat[: int(limit * flat.size) + 2] = level
+    assert any(word in reason for reason in pixel_reasons(pixels, colour=0.0))
+
+
+def test_the_uniformity_check_uses_the_grey_levels_spread():
+    rng = np.random.default_rng(1)
+    spread = rng.normal(128, MIN_GREY_STD * 1.2, size=(300, 300)).clip(0, 255).astype(np.uint8)
+    flat = rng.normal(128, MIN_GREY_STD * 0.8, size=(300, 300)).clip(0, 255).astype(np.uint8)
+    assert not any("almost uniform" in reason for reason in pixel_reasons(spread, colour=0.0))
+    assert any("almost uniform" in reason for reason in pixel_reasons(flat, colour=0.0))

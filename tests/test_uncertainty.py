@@ -6,6 +6,7 @@ import pytest
 
 from model.inference import Classifier
 from model.preprocessing import read_image
+from model.shifts import contrast
 from model.uncertainty import UNCERTAIN_LABEL, Uncertainty, uncertainties, uncertainty
 
 
@@ -61,3 +62,11 @@ def test_straddling_follows_the_threshold_rule(low, high, straddles):
 
 def test_no_images_need_no_forward_pass(classifier):
     assert uncertainties(classifier, []) == []
+
+
+@pytest.mark.parametrize("factor", [0.6, 0.85, 1.15, 1.4])
+def test_the_contrast_shift_scales_deviations_from_the_mean_grey(four_xrays, factor):
+    pixels = four_xrays[0]
+    mean = pixels.mean()
+    expected = np.clip(mean + factor * (pixels.astype(np.float32) - mean), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(contrast(factor)(pixels), expected)
