@@ -27,7 +27,7 @@ source .venv/bin/activate
 
 # README, "Set up and run".
 pip install --quiet --disable-pip-version-check -r requirements.txt
-python .ci/smoke_serve.py
+PYTHONPATH=. python .ci/smoke_serve.py
 
 # README, "Test".
 set +e

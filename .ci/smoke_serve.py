@@ -1,7 +1,7 @@
 """The README's `streamlit run app.py`, checked as a new user would: the server answers and the Diagnose page works.
 
 Run from the project root with the environment under test active:
-`python .ci/smoke_serve.py`. It starts the `streamlit` command on a free
+`PYTHONPATH=. python .ci/smoke_serve.py`. It starts the `streamlit` command on a free
 loopback port, checks /_stcore/health and that / is served, opens the page
 in headless Chromium and waits for the Diagnose page's uploader, then stops
 the server. Exits non-zero, with the server's log, when any step fails.
@@ -12,12 +12,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+from playwright.sync_api import sync_playwright
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from tests.browser import answers, launch_chromium, open_diagnose, raise_on_exception, streamlit_server  # noqa: E402
+from tests.browser import answers, launch_chromium, open_diagnose, raise_on_exception, streamlit_server
 
 
 def main() -> int:

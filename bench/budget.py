@@ -1,6 +1,6 @@
 """What one prediction costs: floating-point operations per image and latency on this machine.
 
-    python bench/budget.py [--model model/artifacts] [--repeats 30]
+    python -m bench.budget [--model model/artifacts] [--repeats 30]
 
 The predictor the app calls must stay within model.network.FLOPS_BUDGET per image, or
 LIME's 1000 forward passes per explanation get slower. FLOPs are counted by
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from common import bench_parser, bench_setup, median_seconds, report  # first: it puts the project root on sys.path
 
+from bench.common import bench_parser, bench_setup, median_seconds, report
 from model.network import FLOPS_BUDGET, flops_per_image
 
 LIME_BATCH = 1000

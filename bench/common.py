@@ -1,13 +1,11 @@
 """What the benchmarks share: which model and data they run on, and where their figures go.
 
-Benchmarks run as scripts (python bench/NAME.py), so this module puts the
-project root on sys.path before they import model.
+Benchmarks run as modules from the project root: python -m bench.NAME.
 """
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,16 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from model.card import VALIDATION_SCORES_FILE, Scores, read_scores
+from model.dataset import list_labelled_files
+from model.imaging.preprocessing import read_image
+from model.inference import Classifier, load_classifier
+from model.paths import DEFAULT_ARTIFACTS_DIR, PROJECT_ROOT
+
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 # The later X-rays that fit the operating point and judge explanations beside the validation split.
 CALIBRATION_FOLDER = "calibration"
-sys.path.insert(0, str(PROJECT_ROOT))
-
-from model.artifacts import DEFAULT_ARTIFACTS_DIR, VALIDATION_SCORES_FILE, Scores, read_scores  # noqa: E402
-from model.dataset import list_labelled_files  # noqa: E402
-from model.inference import Classifier, load_classifier  # noqa: E402
-from model.preprocessing import read_image  # noqa: E402
 
 
 @dataclass

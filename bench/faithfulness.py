@@ -1,11 +1,11 @@
 """Which explanation is more faithful to the model: LIME, Grad-CAM, or a random ordering?
 
-    python bench/faithfulness.py [--model DIR] [--data DIR] [--per-class 15] [--samples N] [--output NAME]
+    python -m bench.faithfulness [--model DIR] [--data DIR] [--per-class 15] [--samples N] [--output NAME]
 
 On a seeded sample of --per-class images of each class from the validation
 split and from the calibration sample (the later X-rays), each method's
 importance map orders the pixels for the predicted class, at the Diagnose
-page's LIME defaults unless --samples says otherwise. model.faithfulness follows the class's log-odds,
+page's LIME defaults unless --samples says otherwise. model.explain.faithfulness follows the class's log-odds,
 rescaled per image from the neutral image (0) to the original (1), through
 deletion and insertion. Each image is also scored under RANDOM_DRAWS random
 orderings of Grad-CAM's cell size. Prints, per set and predicted class, the
@@ -20,17 +20,17 @@ import sys
 import time
 
 import numpy as np
-from common import (  # first: it puts the project root on sys.path
+
+from bench.common import (
     bench_parser,
     bench_setup,
     called_inputs,
     explanation_sample,
     report,
 )
-
 from model.dataset import CLASS_NAMES
-from model.explain import LimeSettings, explain_with_lime, grad_cam
-from model.faithfulness import FaithfulnessCurves, deletion_insertion, random_importance
+from model.explain.explanations import LimeSettings, explain_with_lime, grad_cam
+from model.explain.faithfulness import FaithfulnessCurves, deletion_insertion, random_importance
 
 SEED = 0
 RANDOM_DRAWS = 3

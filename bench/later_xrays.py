@@ -1,6 +1,6 @@
 """How a model does on the later X-rays of the calibration sample, and which threshold rule carries over.
 
-    python bench/later_xrays.py [--model model/artifacts] [--data ../shared/data/chest_xray] [--target 0.95]
+    python -m bench.later_xrays [--model model/artifacts] [--data ../shared/data/chest_xray] [--target 0.95]
 
 The validation split is carved from the training folder and separates almost
 perfectly, so recipes are compared here: AUROC with its 95 % patient-bootstrap
@@ -9,7 +9,7 @@ cross-fitted by patient. Thresholds are compared on the logit scale (a
 temperature does not reorder images), each rule judged on the calibration
 sample: fitted on the validation split plainly, by the earlier "lowest
 threshold over simulated acquisition shifts" rule, or on the sample itself.
-A last row averages the logits of the test-time views of model.shifts, which
+A last row averages the logits of the test-time views of model.imaging.shifts, which
 would cost one forward pass per view.
 """
 from __future__ import annotations
@@ -17,15 +17,15 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from common import CALIBRATION_FOLDER, bench_parser, bench_setup, report  # first: it puts the project root on sys.path
 
-from model.bootstrap import confidence_intervals, patient_of
+from bench.common import CALIBRATION_FOLDER, bench_parser, bench_setup, report
 from model.calibration import choose_threshold, repeated_cross_fit
 from model.dataset import list_labelled_files
+from model.evaluation.bootstrap import confidence_intervals, patient_of
+from model.evaluation.metrics import call_metrics, with_interval
+from model.imaging.preprocessing import read_image
+from model.imaging.shifts import BENCHMARK_SHIFTS, TEST_TIME_SHIFTS, Shift
 from model.inference import Classifier
-from model.metrics import call_metrics, with_interval
-from model.preprocessing import read_image
-from model.shifts import BENCHMARK_SHIFTS, TEST_TIME_SHIFTS, Shift
 
 
 def logits_under(classifier: Classifier, images: list[np.ndarray], shift: Shift) -> np.ndarray:
@@ -75,7 +75,8 @@ def main() -> int:
         f"{with_interval(crossed_metrics, 'sensitivity')}  specificity {with_interval(crossed_metrics, 'specificity')}",
         "",
         "threshold rules, judged on the calibration sample (logit scale):",
-        f"  validation split, plain            logit {choose_threshold(validation.logits, validation.labels, args.target):7.3f}  "
+        "  validation split, plain            logit "
+        f"{choose_threshold(validation.logits, validation.labels, args.target):7.3f}  "
         + rates(labels, logits, choose_threshold(validation.logits, validation.labels, args.target)),
         f"  validation, lowest over shifts     logit {min(shifted_thresholds):7.3f}  "
         + rates(labels, logits, min(shifted_thresholds)),

@@ -9,7 +9,7 @@ the median and worst of both and keeps them in bench/results/load.txt.
 Targets with 8 at once on this 2-core machine: call <= 2 s worst, full
 explanation <= 20 s worst.
 
-    python bench/load.py [--model DIR] [--data DATASET_ROOT] [--sessions 8] [--same]
+    python -m bench.load [--model DIR] [--data DATASET_ROOT] [--sessions 8] [--same]
 
 --same uploads one X-ray in every session (the case of a shared teaching file).
 """
@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import PROJECT_ROOT, bench_parser, report  # first: it puts the project root on sys.path
 from playwright.sync_api import sync_playwright
 
-from model.artifacts import read_card
+from bench.common import PROJECT_ROOT, bench_parser, report
+from model.card import read_card
 from model.dataset import list_labelled_files
 from tests.browser import (
     CALL_SHOWN,

@@ -11,7 +11,7 @@ size, so they should add little (target: at most 100 MB). Prints the RSS
 curve, the growth between upload 10 and the last ordinary upload, and the
 growth over the large ones, and keeps them in bench/results/memory.txt.
 
-    python bench/memory.py [--model DIR] [--data DATASET_ROOT] [--uploads 50] [--large 10]
+    python -m bench.memory [--model DIR] [--data DATASET_ROOT] [--uploads 50] [--large 10]
 """
 from __future__ import annotations
 
@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import PROJECT_ROOT, bench_parser, report  # first: it puts the project root on sys.path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from model.artifacts import read_card
+from bench.common import PROJECT_ROOT, bench_parser, report
+from model.card import read_card
 from model.dataset import list_labelled_files
-from model.preprocessing import read_image
+from model.imaging.preprocessing import read_image
 from tests.browser import launch_chromium, open_diagnose, remove_uploads, streamlit_server, upload, wait_for_result
 
 MIB = 2**20

@@ -1,6 +1,6 @@
 """How often the trust checks flag real chest X-rays, and how often they catch other images.
 
-    python bench/ood.py [--model model/artifacts] [--data ../shared/data/chest_xray] [--other DIR]
+    python -m bench.ood [--model model/artifacts] [--data ../shared/data/chest_xray] [--other DIR]
 
 An image counts as flagged when the page would grey it or warn about it: any
 trust signal but "uncertain" (unlike the training X-rays, not a radiograph,
@@ -31,18 +31,18 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import CALIBRATION_FOLDER, bench_parser, bench_setup, report  # first: it puts the project root on sys.path
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.data import get_testdata_file
 from skimage import data as samples
 
+from bench.common import CALIBRATION_FOLDER, bench_parser, bench_setup, report
 from model.dataset import image_files, list_labelled_files
+from model.imaging.preprocessing import read_image
+from model.imaging.shifts import BENCHMARK_SHIFTS
 from model.inference import Classifier
-from model.ood import OodModel, load_ood
-from model.preprocessing import read_image
-from model.shifts import BENCHMARK_SHIFTS
-from model.triage import UNCERTAIN, assess_files
-from model.view_checks import Probe, load_view_checks
+from model.trust.ood import OodModel, load_ood
+from model.trust.view_checks import Probe, load_view_checks
+from review.triage import UNCERTAIN, assess_files
 
 XRAY_SAMPLE = 16
 PYDICOM_FILES = ("CT_small.dcm", "MR_small.dcm")
@@ -69,7 +69,8 @@ def document(seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     page = Image.new("L", (850, 1100), 245)
     draw = ImageDraw.Draw(page)
-    words = "patient report findings chest clinical history impression lungs heart normal follow up".split()
+    words = ["patient", "report", "findings", "chest", "clinical", "history", "impression", "lungs", "heart", "normal",
+             "follow", "up"]
     draw.text((70, 60), "RADIOLOGY REPORT", fill=10, font=ImageFont.load_default(size=36))
     body = ImageFont.load_default(size=int(rng.integers(14, 22)))
     y = 140
@@ -200,7 +201,8 @@ def main() -> int:
         "X-rays flagged, each judged by a probe and limit fitted without it, and pediatric X-rays flagged",
         *[f"  {probe.code:<22} leave-one-out {probe.summary['positives_flagged_leave_one_out']:.0%} of "
           f"{probe.summary['positives']}; later pediatric {probe.summary['pediatric_later_flagged']:.1%}, "
-          f"1,000 training X-rays it was not fitted on (its limit was) {probe.summary['pediatric_training_flagged']:.1%}" for probe in probes],
+          "1,000 training X-rays it was not fitted on (its limit was) "
+          f"{probe.summary['pediatric_training_flagged']:.1%}" for probe in probes],
         "",
         *table("Non-chest-X-ray images (target: at least 90% flagged)", others),
         f"  {'all of them':<46} {total:>4} {caught / total:>8.1%}",

@@ -1,6 +1,6 @@
 """Compare trained models (training recipes) on the later X-rays of the calibration sample.
 
-    python bench/recipes.py LABEL=ARTIFACTS_DIR [LABEL=ARTIFACTS_DIR ...] [--data ../shared/data/chest_xray]
+    python -m bench.recipes LABEL=ARTIFACTS_DIR [LABEL=ARTIFACTS_DIR ...] [--data ../shared/data/chest_xray]
 
 Each folder is a model written by `python -m model.train`. Rows give AUROC
 with its 95 % patient-bootstrap interval, the in-sample specificity at the
@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from common import CALIBRATION_FOLDER, PROJECT_ROOT, report  # first: it puts the project root on sys.path
 
-from model.bootstrap import confidence_intervals, patient_of
+from bench.common import CALIBRATION_FOLDER, PROJECT_ROOT, report
 from model.calibration import (
     calibrated_probability,
     choose_threshold,
@@ -27,8 +26,9 @@ from model.calibration import (
     repeated_cross_fit,
 )
 from model.evaluate import score_folder
+from model.evaluation.bootstrap import confidence_intervals, patient_of
+from model.evaluation.metrics import call_metrics, reliability, with_interval
 from model.inference import load_classifier
-from model.metrics import call_metrics, reliability, with_interval
 
 TARGETS = (0.95, 0.97)
 

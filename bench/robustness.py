@@ -1,6 +1,6 @@
 """How the model holds up under acquisition shifts: validation split, later val/ originals, calibration sample.
 
-    python bench/robustness.py [--model model/artifacts] [--data ../shared/data/chest_xray] [--limit N]
+    python -m bench.robustness [--model model/artifacts] [--data ../shared/data/chest_xray] [--limit N]
 
 Prints AUROC, sensitivity and specificity at the shipped threshold for each
 shift in model.shifts.BENCHMARK_SHIFTS, so a candidate model can be compared
@@ -11,13 +11,13 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from common import bench_parser, bench_setup, report  # first: it puts the project root on sys.path
 
+from bench.common import bench_parser, bench_setup, report
 from model.dataset import list_labelled_files
+from model.evaluation.metrics import binary_metrics
+from model.imaging.preprocessing import read_image
+from model.imaging.shifts import BENCHMARK_SHIFTS, probabilities_under_shifts
 from model.inference import Classifier
-from model.metrics import binary_metrics
-from model.preprocessing import read_image
-from model.shifts import BENCHMARK_SHIFTS, probabilities_under_shifts
 
 
 def shift_table(classifier: Classifier, title: str, images: list[np.ndarray], labels: np.ndarray) -> list[str]:

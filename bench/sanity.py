@@ -1,6 +1,6 @@
 """Sanity check of the explanations (Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018).
 
-    python bench/sanity.py [--model model/artifacts] [--data ../shared/data/chest_xray] [--per-class 5]
+    python -m bench.sanity [--model model/artifacts] [--data ../shared/data/chest_xray] [--per-class 5]
 
 Cascading randomisation: the trained network's layers are re-initialised
 from the top (the logit) down, one stage at a time, with the initialisers a
@@ -22,16 +22,16 @@ import time
 
 import keras
 import numpy as np
-from common import (  # first: it puts the project root on sys.path
+from scipy.stats import spearmanr
+
+from bench.common import (
     bench_parser,
     bench_setup,
     called_inputs,
     explanation_sample,
     report,
 )
-from scipy.stats import spearmanr
-
-from model.explain import LimeSettings, explain_with_lime, grad_cam
+from model.explain.explanations import LimeSettings, explain_with_lime, grad_cam
 from model.inference import Classifier
 from model.network import STAGE_WIDTHS, build_network, stage_conv_name
 

@@ -1,6 +1,6 @@
 """Speed of the app on this machine against its targets, in a real browser where a clinician sees it.
 
-    python bench/speed.py [--repeats 5] [--uploads 6] [--cold-starts 3] [--model-page-visits 4]
+    python -m bench.speed [--repeats 5] [--uploads 6] [--cold-starts 3] [--model-page-visits 4]
 
 In process: LIME with the page's default settings and with 1000 samples (the
 target's count), one prediction from the uploaded bytes, Grad-CAM; and how
@@ -25,25 +25,24 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import (  # first: it puts the project root on sys.path
+from playwright.sync_api import Page, sync_playwright
+
+from bench.common import (
     CALIBRATION_FOLDER,
     bench_parser,
     bench_setup,
     median_seconds,
     report,
 )
-from playwright.sync_api import Page, sync_playwright
-
 from model.calibration import calibrated_probability
 from model.dataset import list_labelled_files
-from model.explain import LimeSettings, explain_with_lime, grad_cam
-from model.metrics import predicted_labels
+from model.evaluation.metrics import predicted_labels
+from model.explain.explanations import LimeSettings, explain_with_lime, grad_cam
+from model.imaging.preprocessing import decode_image, read_image
 from model.precision import cpu_description
-from model.preprocessing import decode_image, read_image
 from tests.browser import (
-    MODEL_PAGE_MIN_CHARTS,
-    RESULT_READY,
     EXPLANATION_IMAGES,
+    RESULT_READY,
     launch_chromium,
     open_diagnose,
     open_model_page,

@@ -1,6 +1,6 @@
 """How stable LIME's top regions are under a change of seed, per segmentation and sample count.
 
-    python bench/stability.py [--per-class 13] [--seeds 5] [--count 5] [--configs slic:50:1000 slic:30:1000 ...]
+    python -m bench.stability [--per-class 13] [--seeds 5] [--count 5] [--configs slic:50:1000 slic:30:1000 ...]
 
 For each configuration (algorithm:parameter:samples), LIME explains the
 predicted class of every image of a seeded sample (--per-class images of
@@ -19,15 +19,15 @@ import sys
 import time
 
 import numpy as np
-from common import (  # first: it puts the project root on sys.path
+
+from bench.common import (
     bench_parser,
     bench_setup,
     called_inputs,
     explanation_sample,
     report,
 )
-
-from model.explain import LimeSettings, explain_with_lime, jaccard
+from model.explain.explanations import LimeSettings, explain_with_lime, jaccard
 
 SEED = 0
 TARGET = 0.85

@@ -18,18 +18,9 @@ import json
 import shutil
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from model.artifacts import (
-    VALIDATION_SCORES_FILE,
-    Scores,
-    read_card,
-    read_scores,
-    write_card,
-    write_scores,
-)
-from model.bootstrap import confidence_intervals, patient_of
 from model.calibration import (
     calibrated_probability,
     choose_threshold,
@@ -37,6 +28,14 @@ from model.calibration import (
     fit_temperature,
     operating_point_record,
     repeated_cross_fit,
+)
+from model.card import (
+    VALIDATION_SCORES_FILE,
+    Scores,
+    read_card,
+    read_scores,
+    write_card,
+    write_scores,
 )
 from model.evaluate import (
     EVALUATIONS_DIR,
@@ -47,8 +46,9 @@ from model.evaluate import (
     score_folder,
     scores_report,
 )
+from model.evaluation.bootstrap import confidence_intervals, patient_of
+from model.evaluation.metrics import binary_metrics, call_metrics, reliability, with_interval
 from model.inference import load_classifier
-from model.metrics import binary_metrics, call_metrics, reliability, with_interval
 
 BEFORE_SUFFIX = " (before calibration)"
 SUMMARY_METRICS = ("auroc", "accuracy", "sensitivity", "specificity", "ece")
@@ -188,7 +188,7 @@ def calibrate_model(
     scores, skipped = score_folder(classifier, folder)
     result = calibrate_scores(scores, classifier.threshold, classifier.temperature, target_sensitivity)
     name = folder.name
-    card = calibrated_card(previous_card, result, name, str(folder), scores, datetime.now(timezone.utc))
+    card = calibrated_card(previous_card, result, name, str(folder), scores, datetime.now(UTC))
     write_version(model_dir, out, card, previous_card)
     before = scores_report(name + BEFORE_SUFFIX, str(folder), previous_card["version"],
                            rescored(scores, classifier.temperature), classifier.threshold, skipped)

@@ -11,8 +11,8 @@ from scipy.special import expit
 from sklearn.metrics import log_loss, roc_curve
 from sklearn.model_selection import StratifiedGroupKFold
 
-from model.bootstrap import patient_of
 from model.dataset import CLASS_NAMES
+from model.evaluation.bootstrap import patient_of
 
 
 def calibrated_probability(logits: np.ndarray, temperature: float) -> np.ndarray:
@@ -153,7 +153,8 @@ def describe_operating_point(card: dict) -> str:
     if crossed:
         text += (
             f" Cross-fitted on that set ({crossed['folds']} folds by patient, each judged by a threshold fitted on "
-            f"the others, over {crossed['repeats']} fold assignments): sensitivity {crossed['sensitivity']:.3f}, specificity {crossed['specificity']:.3f}."
+            f"the others, over {crossed['repeats']} fold assignments): sensitivity {crossed['sensitivity']:.3f}, "
+            f"specificity {crossed['specificity']:.3f}."
         )
     previous = point.get("previous")
     if previous:

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from model.errors import ImageInputError
-from model.preprocessing import DecodedImage, read_image, to_model_input
+from model.imaging.preprocessing import DecodedImage, read_image, to_model_input
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".dcm", ".dicom"}
@@ -31,7 +31,7 @@ class LabelledFiles:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def subset(self, indices: np.ndarray) -> "LabelledFiles":
+    def subset(self, indices: np.ndarray) -> LabelledFiles:
         return LabelledFiles([self.paths[i] for i in indices], self.labels[indices])
 
     def class_counts(self) -> dict[str, int]:

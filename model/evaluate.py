@@ -13,27 +13,28 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
-from model.archive import LabelledArchive
-from model.artifacts import DEFAULT_ARTIFACTS_DIR, Scores
-from model.bootstrap import confidence_intervals, patient_of
 from model.calibration import calibrated_probability
+from model.card import Scores
 from model.dataset import (
     LabelledFiles,
     list_labelled_files,
     load_model_inputs,
     resolve_evaluation_folder,
 )
-from model.inference import Classifier, load_classifier
-from model.metrics import (
+from model.evaluation.bootstrap import confidence_intervals, patient_of
+from model.evaluation.metrics import (
     binary_metrics,
     format_summary,
     per_class_report,
     predicted_labels,
 )
-from model.preprocessing import DecodedImage, read_image
+from model.imaging.preprocessing import DecodedImage, read_image
+from model.inference import Classifier, load_classifier
+from model.paths import DEFAULT_ARTIFACTS_DIR
+from review.archive import LabelledArchive
 
 EVALUATIONS_DIR = "evaluations"
 
@@ -46,7 +47,7 @@ def scores_report(
         "name": name,
         "data": data,
         "model_version": model_version,
-        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **binary_metrics(scores.labels, scores.probabilities, threshold),
         "intervals": confidence_intervals(
             scores.labels,

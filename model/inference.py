@@ -9,10 +9,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from model.artifacts import DEFAULT_ARTIFACTS_DIR, MODEL_FILE, read_card
 from model.calibration import calibrated_probability
+from model.card import MODEL_FILE, read_card
+from model.imaging.preprocessing import to_model_input
+from model.paths import DEFAULT_ARTIFACTS_DIR
 from model.precision import AUTO, FLOAT32, MIXED_BFLOAT16, resolve_precision
-from model.preprocessing import to_model_input
 
 BATCH_SIZE = 128
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import keras
 
-from model.artifacts import DEFAULT_ARTIFACTS_DIR
 from model.dataset import CLASS_NAMES, image_files
 from model.inference import Classifier, load_classifier
-from model.ood import OodModel, load_ood
-from model.triage import assess_files
-from model.view_checks import Probe, load_view_checks
+from model.paths import DEFAULT_ARTIFACTS_DIR
+from model.trust.ood import OodModel, load_ood
+from model.trust.view_checks import Probe, load_view_checks
+from review.triage import assess_files
 
 FIELDS = ("file", "label", "probability_pneumonia", "threshold", "flags", "reasons", "error")
 

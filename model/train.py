@@ -15,7 +15,7 @@ import argparse
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -24,14 +24,6 @@ import numpy as np
 import sklearn
 import tensorflow as tf
 
-from model.artifacts import (
-    DEFAULT_ARTIFACTS_DIR,
-    MODEL_FILE,
-    VALIDATION_SCORES_FILE,
-    Scores,
-    write_card,
-    write_scores,
-)
 from model.augmentation import augment_dataset
 from model.calibrate import calibrate_model, print_calibration
 from model.calibration import (
@@ -39,6 +31,14 @@ from model.calibration import (
     choose_threshold,
     fit_temperature,
     operating_point_record,
+)
+from model.card import (
+    DEFAULT_ARTIFACTS_DIR,
+    MODEL_FILE,
+    VALIDATION_SCORES_FILE,
+    Scores,
+    write_card,
+    write_scores,
 )
 from model.dataset import (
     CLASS_NAMES,
@@ -48,13 +48,14 @@ from model.dataset import (
     load_model_inputs,
     training_splits,
 )
+from model.evaluation.metrics import binary_metrics, format_summary, reliability
+from model.imaging.preprocessing import CLAHE_CLIP_LIMIT, CLAHE_TILES
 from model.inference import Classifier
-from model.metrics import binary_metrics, format_summary, reliability
 from model.network import LAST_CONV_LAYER, build_network
-from model.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE, fit_ood, save_ood
-from model.preprocessing import CLAHE_CLIP_LIMIT, CLAHE_TILES
 from model.precision import AUTO, PRECISIONS, resolve_precision
 from model.selection import EpochSelection
+from model.trust.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE, fit_ood, save_ood
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
@@ -227,7 +228,7 @@ def train(args: argparse.Namespace) -> dict:
     ood = fit_ood(classifier, fit_set.inputs, val_set.inputs)
     save_ood(ood, args.out)
     wall_time = time.perf_counter() - started
-    trained_on = datetime.now(timezone.utc)
+    trained_on = datetime.now(UTC)
     version = f"{trained_on:%Y.%m.%d}-{file_digest(model_path)[:8]}"
     epochs_run = len(history.history["loss"])
     card = {

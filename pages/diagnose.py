@@ -1,7 +1,7 @@
 """Diagnose: upload chest X-rays, get the model's call with a calibrated probability, how far to trust it, and why."""
 import streamlit as st
 
-from model.triage import by_probability
+from review.triage import by_probability
 from ui import diagnose
 from ui.text import plain
 from ui.work_queue import WORK

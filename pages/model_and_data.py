@@ -14,25 +14,23 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from model.archive import ArchiveError, open_labelled_zip
-from model.artifacts import stored_threshold
-from model.bootstrap import BOOTSTRAP_RESAMPLES
 from model.calibration import (
     calibrated_probability,
     describe_operating_point,
     fitted_on_phrase,
 )
-from model.data_summary import (
+from model.card import stored_threshold
+from model.dataset import resolve_evaluation_folder
+from model.errors import ImageInputError
+from model.evaluate import evaluate_archive, evaluate_folder
+from model.evaluation.bootstrap import BOOTSTRAP_RESAMPLES
+from model.evaluation.data_summary import (
     PROJECT_ROOT,
     existing_folder,
     imbalance_ratio,
     label_counts,
 )
-from model.dataset import resolve_evaluation_folder
-from model.errors import ImageInputError
-from model.evaluate import evaluate_archive, evaluate_folder
-from model.evaluation_sets import EvaluationSet, report_set, unique_name
-from model.metrics import (
+from model.evaluation.metrics import (
     binary_metrics,
     most_confident_errors,
     per_class_report,
@@ -41,6 +39,8 @@ from model.metrics import (
     roc_points,
     threshold_sweep,
 )
+from model.evaluation.sets import EvaluationSet, report_set, unique_name
+from review.archive import ArchiveError, open_labelled_zip
 from ui import charts
 from ui.diagnose import REVIEW_PATH, SAMPLES_DIR
 from ui.model_page_data import (

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, FilePayload, Page, Playwright
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from model.paths import PROJECT_ROOT
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.artifacts import DEFAULT_ARTIFACTS_DIR
 from model.inference import Classifier, load_classifier
+from model.paths import DEFAULT_ARTIFACTS_DIR, PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_ROOT = PROJECT_ROOT.parent / "shared" / "data" / "chest_xray"
 VAL_DIR = DATA_ROOT / "val"
 

@@ -9,8 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from model.data_summary import class_shares, imbalance_ratio
 from model.dataset import CLASS_NAMES
+from model.evaluation.data_summary import class_shares, imbalance_ratio
 
 CLASS_COLOURS = {"NORMAL": "#4C78A8", "PNEUMONIA": "#E45756"}
 SERIES_COLOURS = {"train": "#4C78A8", "validation": "#F58518", "selection set": "#54A24B"}

@@ -5,7 +5,7 @@ import json
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -14,10 +14,9 @@ import streamlit as st
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
-from model.audit import AUDIT_DB_ENV, MAX_NOTE_CHARS, READS, AuditStore, default_audit_path, note_problem
 from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES
 from model.errors import AuditStoreError
-from model.explain import (
+from model.explain.explanations import (
     GRAD_CAM_CAVEAT,
     HOW_TO_READ,
     SEGMENTATION_PARAMETERS,
@@ -32,12 +31,15 @@ from model.explain import (
     grad_cam_heatmap,
     stability,
 )
-from model.faithfulness import FaithfulnessCurves, deletion_insertion, random_importance
-from model.figures import draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure, to_jpeg
+from model.explain.faithfulness import FaithfulnessCurves, deletion_insertion, random_importance
+from model.explain.figures import draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure, to_jpeg
 from model.inference import Classifier
-from model.ood import OodModel, load_ood
-from model.report import build_report, report_file_name
-from model.triage import (
+from model.paths import SAMPLES_DIR
+from model.trust.ood import OodModel, load_ood
+from model.trust.view_checks import Probe, load_view_checks
+from review.audit import AUDIT_DB_ENV, MAX_NOTE_CHARS, READS, AuditStore, default_audit_path, note_problem
+from review.report import build_report, report_file_name
+from review.triage import (
     NEAR_THRESHOLD_CAUTION,
     OOD_WARNING,
     UNRELIABLE_CAPTION,
@@ -51,7 +53,6 @@ from model.triage import (
     is_near_threshold,
     uncertainty_caution,
 )
-from model.view_checks import Probe, load_view_checks
 from ui.progress import in_line
 from ui.resources import DISCLAIMER, artifacts_dir, classifier
 from ui.text import plain
@@ -59,7 +60,6 @@ from ui.text import plain
 REVIEW_PATH = "review_path"
 SOURCE = "diagnose_source"
 PINNED = "diagnose_pinned_file"
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
 UPLOAD_TYPES = sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
 DEFAULT_OPACITY = 0.45
 MAX_REGIONS_SHOWN = 15
@@ -582,7 +582,7 @@ def audit_panel(assessment: Assessment) -> None:
             )
         st.download_button(
             "Download the audit trail (CSV)", data=export, mime="text/csv", icon=":material/download:",
-            file_name=f"xray_audit_trail_{datetime.now(timezone.utc):%Y%m%d}.csv", on_click="ignore",
+            file_name=f"xray_audit_trail_{datetime.now(UTC):%Y%m%d}.csv", on_click="ignore",
         )
         st.caption(f"Stored in {path}; set {AUDIT_DB_ENV} to keep it elsewhere.")
 

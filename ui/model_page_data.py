@@ -6,15 +6,15 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from model.bootstrap import confidence_intervals
-from model.data_summary import image_sizes, images_by_class, sample_per_class, thumbnail
-from model.evaluation_sets import (
+from model.evaluation.bootstrap import confidence_intervals
+from model.evaluation.data_summary import image_sizes, images_by_class, sample_per_class, thumbnail
+from model.evaluation.metrics import predicted_labels
+from model.evaluation.sets import (
     EvaluationSet,
     stored_evaluation_sets,
     unique_name,
     validation_set,
 )
-from model.metrics import predicted_labels
 from ui.resources import get_classifier
 
 SIZE_SAMPLE_PER_CLASS = 150

@@ -8,8 +8,9 @@ from pathlib import Path
 import keras
 import streamlit as st
 
-from model.artifacts import DEFAULT_ARTIFACTS_DIR, read_card
+from model.card import read_card
 from model.inference import Classifier, load_classifier
+from model.paths import DEFAULT_ARTIFACTS_DIR
 
 ARTIFACTS_ENV = "XRAY_MODEL_DIR"
 

@@ -1,0 +1,1 @@
+"""How well the model does: metrics, confidence intervals, the stored evaluation sets, the data summary."""

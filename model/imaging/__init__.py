@@ -1,0 +1,1 @@
+"""From uploaded bytes to the network's input: formats, decoding, preprocessing, acquisition shifts."""

@@ -1,0 +1,8 @@
+"""Where the project's own files are: every path the code resolves starts here."""
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ARTIFACTS_DIR = PROJECT_ROOT / "model" / "artifacts"
+SAMPLES_DIR = PROJECT_ROOT / "assets" / "samples"

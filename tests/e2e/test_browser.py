@@ -1,0 +1,146 @@
+"""The app as a clinician meets it: `streamlit run app.py` on a loopback port, used through headless Chromium.
+
+One server serves the whole module. Screenshots go to tests/artifacts/
+(git-ignored); the README's come from there.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from model.dataset import CLASS_NAMES
+from model.imaging.preprocessing import read_image
+from model.inference import Classifier
+from tests.browser import (
+    CHROMIUM,
+    EXPLANATION_IMAGES,
+    MODEL_PAGE_MIN_CHARTS,
+    RESULT_TIMEOUT_MS,
+    Server,
+    explanation_image_widths,
+    launch_chromium,
+    open_diagnose,
+    open_model_page,
+    screenshot,
+    shown_errors,
+    shown_percent,
+    streamlit_server,
+    upload,
+    wait_for_result,
+)
+from tests.conftest import PROJECT_ROOT
+from tests.inputs import REFERRAL_NOTE, Upload, make_zip, truncated
+from ui.text import WORD_JOINER
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}; install Debian's chromium and chromium-driver"
+)
+
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+SESSIONS = 4
+
+
+@pytest.fixture(scope="module")
+def server(artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Server:
+    audit = tmp_path_factory.mktemp("audit") / "audit.sqlite3"
+    env = {"XRAY_MODEL_DIR": str(artifacts_dir), "XRAY_AUDIT_DB": str(audit)}
+    with streamlit_server(ARTIFACTS / "streamlit.log", env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+def assert_shows_the_models_call(page: Page, path: Path, classifier: Classifier) -> None:
+    """The page's label and probability for `path` are what the model itself gives that file."""
+    probability = classifier.probability_of(read_image(path).pixels)
+    shown = wait_for_result(page, path.name)
+    expected = CLASS_NAMES[int(probability >= classifier.threshold)]
+    assert shown["Result"] == expected, f"{path.name}: {shown}"
+    percent, rounding = shown_percent(shown["Probability of pneumonia"])
+    assert percent == pytest.approx(100 * probability, abs=rounding + 0.01), f"{path.name}: {shown}"
+
+
+def test_upload_shows_the_call_and_explanations_then_the_model_page_its_charts(server, browser, classifier, val_images):
+    path = val_images[-1][0]
+    page = open_diagnose(browser, server.url)
+    upload(page, path)
+    assert_shows_the_models_call(page, path, classifier)
+    widths = explanation_image_widths(page)
+    assert len(widths) >= EXPLANATION_IMAGES and min(widths) > 0, f"undrawn explanation images: {widths}"
+    screenshot(page, ARTIFACTS / "diagnose.png")
+
+    charts = open_model_page(page)
+    assert charts >= MODEL_PAGE_MIN_CHARTS
+    assert page.get_by_role("heading", name="Model & data").is_visible()
+    screenshot(page, ARTIFACTS / "model_and_data.png")
+    screenshot(page, ARTIFACTS / "model_and_data_performance.png", height=1700, from_heading="Performance")
+    page.context.close()
+
+
+def test_bad_files_get_a_message_and_the_next_upload_its_result(server, browser, classifier, val_images):
+    page = open_diagnose(browser, server.url)
+    good = val_images[-1][0]
+    upload(page, Upload("notes.txt", REFERRAL_NOTE).for_browser(), Upload("studies.zip", make_zip({})).for_browser())
+    uploader = page.get_by_test_id("stFileUploader")
+    uploader.get_by_text("text/plain files are not allowed").wait_for()
+    uploader.get_by_text("application/zip files are not allowed").wait_for()
+
+    cut = Upload(f"cut_{good.name}", truncated(good.read_bytes()))
+    upload(page, cut.for_browser())
+    page.get_by_test_id("stAlertContentError").filter(has_text=cut.name).wait_for()
+    assert "truncated" in " ".join(shown_errors(page))
+
+    upload(page, good)
+    assert_shows_the_models_call(page, good, classifier)
+    assert any(cut.name in error for error in shown_errors(page)), "the bad file keeps its message beside the result"
+    screenshot(page, ARTIFACTS / "bad_then_good.png")
+    page.context.close()
+
+
+def test_file_names_are_shown_as_written_never_as_markdown(server, browser, val_images):
+    """A name with a markdown link and bold text: the heading and the error show it literally, with no link."""
+    page = open_diagnose(browser, server.url)
+    good = val_images[2][0]
+    named = Upload("[Open prior study](http://127.0.0.1:9/phish) **chest**.jpeg", good.read_bytes())
+    broken = Upload("[click](http://127.0.0.1:9/p) _bad_.png", b"not a png")
+    upload(page, named.for_browser(), broken.for_browser())
+    page.get_by_test_id("stHeading").filter(has_text="Open prior study").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    headings = [heading.replace(WORD_JOINER, "").strip() for heading in page.get_by_test_id("stHeading").all_inner_texts()]
+    assert named.name in headings, headings
+    page.get_by_test_id("stAlertContentError").filter(has_text="click").wait_for()
+    errors = [error.replace(WORD_JOINER, "") for error in shown_errors(page)]
+    assert any(broken.name in error for error in errors), errors
+    assert page.locator('a[href*="127.0.0.1:9"]').count() == 0, "no link made from a file name"
+    page.context.close()
+
+
+def distinct_calls(classifier: Classifier, paths: list[Path], count: int) -> list[Path]:
+    """`count` images spread over the probability range whose shown probabilities all differ."""
+    scored = sorted((classifier.probability_of(read_image(p).pixels), p) for p in paths)
+    by_shown = {f"{probability:.1%}": path for probability, path in scored}
+    assert len(by_shown) >= count, "too few validation images with different probabilities"
+    spread = list(by_shown.values())
+    return [spread[int(i)] for i in np.linspace(0, len(spread) - 1, count).round()]
+
+
+def test_four_sessions_at_once_each_get_their_own_result(server, browser, classifier, val_images):
+    """Four browser contexts (four sessions) upload different X-rays back to back, so the server scores and
+    explains them at the same time; each must show its own image's call, not a neighbour's."""
+    paths = distinct_calls(classifier, [p for p, _ in val_images], SESSIONS)
+    pages = [open_diagnose(browser, server.url) for _ in paths]
+    for page, path in zip(pages, paths):
+        upload(page, path)
+    for index, (page, path) in enumerate(zip(pages, paths)):
+        assert_shows_the_models_call(page, path, classifier)
+        screenshot(page, ARTIFACTS / f"session_{index}.png", height=1000)
+    for page in pages:
+        page.context.close()
