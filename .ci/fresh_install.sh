@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A new user's first hour, proved: clone this repository's HEAD into an empty folder, make a new virtual
 # environment, run the README's two commands (install; start the app and check it answers and serves the
-# Diagnose page), then the README's test command. .ci/run calls this, so the README cannot drift from CI.
+# Diagnose page), then the README's lint and test commands. .ci/run calls this, so the README cannot drift from CI.
 # Only the committed HEAD is tested: uncommitted changes are not in the clone.
 set -euo pipefail
 
@@ -29,7 +29,8 @@ source .venv/bin/activate
 pip install --quiet --disable-pip-version-check -r requirements.txt
 PYTHONPATH=. python .ci/smoke_serve.py
 
-# README, "Test".
+# README, "Test": the linter first (rules in pyproject.toml), then the whole suite.
+ruff check .
 set +e
 pytest
 status=$?

@@ -15,7 +15,7 @@ import numpy as np
 
 from model.card import VALIDATION_SCORES_FILE, Scores, read_scores
 from model.dataset import list_labelled_files
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
 from model.inference import Classifier, load_classifier
 from model.paths import DEFAULT_ARTIFACTS_DIR, PROJECT_ROOT
 
@@ -43,7 +43,7 @@ def bench_parser(doc: str) -> argparse.ArgumentParser:
 
 def bench_setup(args: argparse.Namespace) -> BenchSetup:
     classifier = load_classifier(args.model)
-    root = args.data or (PROJECT_ROOT / classifier.card["data"]["root"])
+    root = args.data or (PROJECT_ROOT / classifier.card.data["root"])
     return BenchSetup(classifier, args.model, root, read_scores(args.model / VALIDATION_SCORES_FILE))
 
 
@@ -79,7 +79,7 @@ def explanation_sample(setup: BenchSetup, per_class: int, seed: int) -> list[Sam
 def called_inputs(classifier: Classifier, sample: list[SampledImage]) -> tuple[list[np.ndarray], np.ndarray]:
     """The network inputs of a sample and the class the model calls for each (0 NORMAL, 1 PNEUMONIA)."""
     inputs = [classifier.model_input(read_image(image.path).pixels) for image in sample]
-    return inputs, (classifier.probabilities(np.stack(inputs)) >= classifier.threshold).astype(int)
+    return inputs, classifier.point.calls(classifier.probabilities(np.stack(inputs)))
 
 
 def median_seconds(action: Callable[[], object], repeats: int) -> float:

@@ -29,8 +29,9 @@ from bench.common import (
     report,
 )
 from model.dataset import CLASS_NAMES
-from model.explain.explanations import LimeSettings, explain_with_lime, grad_cam
 from model.explain.faithfulness import FaithfulnessCurves, deletion_insertion, random_importance
+from model.explain.grad_cam import grad_cam
+from model.explain.lime import LimeSettings, explain_with_lime
 
 SEED = 0
 RANDOM_DRAWS = 3

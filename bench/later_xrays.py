@@ -23,9 +23,10 @@ from model.calibration import choose_threshold, repeated_cross_fit
 from model.dataset import list_labelled_files
 from model.evaluation.bootstrap import confidence_intervals, patient_of
 from model.evaluation.metrics import call_metrics, with_interval
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
 from model.imaging.shifts import BENCHMARK_SHIFTS, TEST_TIME_SHIFTS, Shift
 from model.inference import Classifier
+from model.operating_point import calls_at
 
 
 def logits_under(classifier: Classifier, images: list[np.ndarray], shift: Shift) -> np.ndarray:
@@ -33,7 +34,7 @@ def logits_under(classifier: Classifier, images: list[np.ndarray], shift: Shift)
 
 
 def rates(labels: np.ndarray, logits: np.ndarray, threshold: float) -> str:
-    calls = logits >= threshold
+    calls = calls_at(logits, threshold)
     return (
         f"sensitivity {np.mean(calls[labels == 1]):.3f}  specificity {np.mean(~calls[labels == 0]):.3f}"
     )
@@ -63,7 +64,7 @@ def main() -> int:
     auroc = call_metrics(labels, logits, logits >= in_sample)
     auroc["intervals"] = confidence_intervals(labels, 1 / (1 + np.exp(-logits)), logits >= in_sample, groups)
     views = np.mean([logits_under(classifier, images, shift) for shift in TEST_TIME_SHIFTS.values()], axis=0)
-    views_metrics = call_metrics(labels, views, views >= choose_threshold(views, labels, args.target))
+    views_metrics = call_metrics(labels, views, calls_at(views, choose_threshold(views, labels, args.target)))
     lines = [
         f"model {classifier.version}; calibration sample {len(labels)} images "
         f"({int((labels == 0).sum())} NORMAL, {int(labels.sum())} PNEUMONIA, {len(set(groups))} patients); "

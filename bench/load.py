@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--same", action="store_true", help="the same X-ray in every session")
     args = parser.parse_args()
-    data_root = args.data or (PROJECT_ROOT / read_card(args.model)["data"]["root"])
+    data_root = args.data or (PROJECT_ROOT / read_card(args.model).data["root"])
     originals = list_labelled_files(data_root / "val").paths
     paths = [originals[0 if args.same else index % len(originals)] for index in range(args.sessions)]
     with tempfile.TemporaryDirectory(prefix="load_bench_") as scratch:

@@ -27,7 +27,7 @@ from playwright.sync_api import sync_playwright
 from bench.common import PROJECT_ROOT, bench_parser, report
 from model.card import read_card
 from model.dataset import list_labelled_files
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
 from tests.browser import launch_chromium, open_diagnose, remove_uploads, streamlit_server, upload, wait_for_result
 
 MIB = 2**20
@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.uploads <= GROWTH_FROM:
         parser.error(f"--uploads must be over {GROWTH_FROM}, where the growth is measured from")
-    data_root = args.data or (PROJECT_ROOT / read_card(args.model)["data"]["root"])
+    data_root = args.data or (PROJECT_ROOT / read_card(args.model).data["root"])
     with tempfile.TemporaryDirectory(prefix="memory_bench_") as scratch:
         folder = Path(scratch)
         uploads = distinct_uploads(data_root / "val", args.uploads, folder)

@@ -5,7 +5,7 @@
 An image counts as flagged when the page would grey it or warn about it: any
 trust signal but "uncertain" (unlike the training X-rays, not a radiograph,
 not the chest, lateral, age outside training), from the same
-model.triage.assess_files the page calls, with the out-of-distribution
+review.triage.assess_files the page calls, with the out-of-distribution
 check and the image-only lateral and adult probes. Real pediatric X-rays
 (the validation split, the later calibration sample, the val/ originals)
 should stay at or under 3 %; DICOMs shipped with pydicom (CT, MR) are
@@ -36,8 +36,9 @@ from pydicom.data import get_testdata_file
 from skimage import data as samples
 
 from bench.common import CALIBRATION_FOLDER, bench_parser, bench_setup, report
-from model.dataset import image_files, list_labelled_files
-from model.imaging.preprocessing import read_image
+from model.dataset import list_labelled_files
+from model.imaging.decode import read_image
+from model.imaging.formats import image_files
 from model.imaging.shifts import BENCHMARK_SHIFTS
 from model.inference import Classifier
 from model.trust.ood import OodModel, load_ood

@@ -19,16 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import CALIBRATION_FOLDER, PROJECT_ROOT, report
-from model.calibration import (
-    calibrated_probability,
-    choose_threshold,
-    fit_temperature,
-    repeated_cross_fit,
-)
+from model.calibration import choose_threshold, fit_temperature, repeated_cross_fit
 from model.evaluate import score_folder
 from model.evaluation.bootstrap import confidence_intervals, patient_of
 from model.evaluation.metrics import call_metrics, reliability, with_interval
 from model.inference import load_classifier
+from model.operating_point import calibrated_probability, calls_at
 
 TARGETS = (0.95, 0.97)
 
@@ -38,7 +34,7 @@ def recipe_row(label: str, artifacts_dir: str, data_root: Path) -> str:
     labels, logits = scores.labels, scores.logits
     groups = [patient_of(file) for file in scores.files]
     ranking = call_metrics(labels, logits, logits >= 0)
-    ranking["intervals"] = confidence_intervals(labels, calibrated_probability(logits, 1.0), logits >= 0, groups)
+    ranking["intervals"] = confidence_intervals(labels, calibrated_probability(logits, 1.0), calls_at(logits, 0.0), groups)
     cells = [f"{label:<34}", f"{with_interval(ranking, 'auroc'):<22}"]
     for target in TARGETS:
         threshold = choose_threshold(logits, labels, target)
@@ -48,8 +44,8 @@ def recipe_row(label: str, artifacts_dir: str, data_root: Path) -> str:
             f"{np.mean(crossed.call_rates[labels == 1]):.3f}/{1 - np.mean(crossed.call_rates[labels == 0]):.3f}"
         )
     ece = reliability(labels, calibrated_probability(logits, fit_temperature(logits, labels)))["ece"]
-    hyper = classifier.card["hyperparameters"]
-    cells.append(f"{ece:.3f}  {hyper['epochs_run']:>2} ep, {classifier.card['training_wall_time_seconds'] / 60:.0f} min")
+    hyper = classifier.card.hyperparameters
+    cells.append(f"{ece:.3f}  {hyper['epochs_run']:>2} ep, {classifier.card.training_wall_time_seconds / 60:.0f} min")
     return "  ".join(cells)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from bench.common import bench_parser, bench_setup, report
 from model.dataset import list_labelled_files
 from model.evaluation.metrics import binary_metrics
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
 from model.imaging.shifts import BENCHMARK_SHIFTS, probabilities_under_shifts
 from model.inference import Classifier
 

@@ -31,7 +31,8 @@ from bench.common import (
     explanation_sample,
     report,
 )
-from model.explain.explanations import LimeSettings, explain_with_lime, grad_cam
+from model.explain.grad_cam import grad_cam
+from model.explain.lime import LimeSettings, explain_with_lime
 from model.inference import Classifier
 from model.network import STAGE_WIDTHS, build_network, stage_conv_name
 

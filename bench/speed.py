@@ -34,11 +34,10 @@ from bench.common import (
     median_seconds,
     report,
 )
-from model.calibration import calibrated_probability
 from model.dataset import list_labelled_files
-from model.evaluation.metrics import predicted_labels
-from model.explain.explanations import LimeSettings, explain_with_lime, grad_cam
-from model.imaging.preprocessing import decode_image, read_image
+from model.explain.grad_cam import grad_cam
+from model.explain.lime import LimeSettings, explain_with_lime
+from model.imaging.decode import decode_image, read_image
 from model.precision import cpu_description
 from tests.browser import (
     EXPLANATION_IMAGES,
@@ -87,7 +86,7 @@ def precision_agreement(setup) -> list[str]:
         inputs = np.stack([fast.model_input(read_image(path).pixels) for path in paths])
         explained, exact = fast.log_odds(inputs) * fast.temperature, fast.logits(inputs)
         calls = [
-            predicted_labels(calibrated_probability(logits, fast.temperature), fast.threshold)
+            fast.point.calls(fast.point.probabilities(logits))
             for logits in (explained, exact)
         ]
         delta = np.abs(explained - exact)

@@ -27,7 +27,8 @@ from bench.common import (
     explanation_sample,
     report,
 )
-from model.explain.explanations import LimeSettings, explain_with_lime, jaccard
+from model.explain.lime import LimeSettings, explain_with_lime
+from model.explain.stability import jaccard
 
 SEED = 0
 TARGET = 0.85

@@ -12,8 +12,11 @@ and left/right anatomy matters.
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
+
+from model.dataset import LoadedImages
 
 GAMMA_LOG_RANGE = 0.4
 # Zoom factors of keras.layers.RandomZoom: negative zooms in (a tighter crop), positive zooms out and
@@ -149,3 +152,10 @@ def augment_dataset(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
         return (255.0 * unit,) + tuple(batch[1:])
 
     return tf.data.Dataset.zip(counter, dataset).map(apply, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def training_dataset(loaded: LoadedImages, batch_size: int, seed: int) -> tf.data.Dataset:
+    """The training images shuffled (seeded), batched and augmented on the fly."""
+    dataset = tf.data.Dataset.from_tensor_slices((loaded.inputs, loaded.labels.astype(np.float32)))
+    dataset = dataset.shuffle(len(loaded.labels), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    return augment_dataset(dataset, seed).prefetch(tf.data.AUTOTUNE)

@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from model.calibration import (
-    calibrated_probability,
     choose_threshold,
     file_list_digest,
     fit_temperature,
@@ -31,12 +30,14 @@ from model.calibration import (
 )
 from model.card import (
     VALIDATION_SCORES_FILE,
+    ModelCard,
     Scores,
     read_card,
     read_scores,
     write_card,
     write_scores,
 )
+from model.dataset import counts_phrase
 from model.evaluate import (
     EVALUATIONS_DIR,
     artifacts_dir_of,
@@ -49,6 +50,7 @@ from model.evaluate import (
 from model.evaluation.bootstrap import confidence_intervals, patient_of
 from model.evaluation.metrics import binary_metrics, call_metrics, reliability, with_interval
 from model.inference import load_classifier
+from model.operating_point import OperatingPoint, calibrated_probability
 
 BEFORE_SUFFIX = " (before calibration)"
 SUMMARY_METRICS = ("auroc", "accuracy", "sensitivity", "specificity", "ece")
@@ -58,17 +60,13 @@ SUMMARY_METRICS = ("auroc", "accuracy", "sensitivity", "specificity", "ece")
 class Calibration:
     """A refitted operating point and how the set scores before, after and cross-fitted."""
 
-    temperature: float
-    threshold: float
-    target_sensitivity: float
+    point: OperatingPoint
     before: dict
     after: dict
     cross_fitted: dict
 
 
-def calibrate_scores(
-    scores: Scores, previous_threshold: float, previous_temperature: float, target_sensitivity: float
-) -> Calibration:
+def calibrate_scores(scores: Scores, previous: OperatingPoint, target_sensitivity: float) -> Calibration:
     """Fit temperature and threshold on these scores and judge the fit three ways, with 95 % intervals."""
     groups = [patient_of(file) for file in scores.files]
     labels, logits = scores.labels, scores.logits
@@ -76,20 +74,18 @@ def calibrate_scores(
     def judged(probabilities, predictions, metrics: dict) -> dict:
         return {**metrics, "intervals": confidence_intervals(labels, probabilities, predictions, groups)}
 
-    before_probabilities = calibrated_probability(logits, previous_temperature)
-    before = binary_metrics(labels, before_probabilities, previous_threshold)
+    before_probabilities = previous.probabilities(logits)
+    before = binary_metrics(labels, before_probabilities, previous.threshold)
     temperature = fit_temperature(logits, labels)
     probabilities = calibrated_probability(logits, temperature)
-    threshold = choose_threshold(probabilities, labels, target_sensitivity)
-    after = binary_metrics(labels, probabilities, threshold)
+    point = OperatingPoint(temperature, choose_threshold(probabilities, labels, target_sensitivity), target_sensitivity)
+    after = binary_metrics(labels, probabilities, point.threshold)
     crossed = repeated_cross_fit(logits, labels, groups, target_sensitivity)
     cross_metrics = call_metrics(labels, crossed.probabilities, crossed.call_rates)
     return Calibration(
-        temperature=temperature,
-        threshold=threshold,
-        target_sensitivity=target_sensitivity,
-        before=judged(before_probabilities, before_probabilities >= previous_threshold, before),
-        after=judged(probabilities, probabilities >= threshold, after),
+        point=point,
+        before=judged(before_probabilities, previous.calls(before_probabilities), before),
+        after=judged(probabilities, point.calls(probabilities), after),
         cross_fitted={
             **judged(crossed.probabilities, crossed.call_rates, cross_metrics),
             "folds": crossed.folds,
@@ -104,68 +100,76 @@ def new_version(version: str, files_sha256: str) -> str:
     return f"{version.split('+')[0]}+cal.{files_sha256[:8]}"
 
 
-def calibrated_card(card: dict, result: Calibration, name: str, folder: str, scores: Scores, when: datetime) -> dict:
+def calibrated_card(
+    card: ModelCard, result: Calibration, name: str, folder: str, scores: Scores, when: datetime
+) -> ModelCard:
     """The card of the new model version: the new operating point, where it came from, and the one it replaces."""
-    record = operating_point_record(name, folder, scores.labels, scores.files, when, previous={
-        "version": card["version"],
-        "threshold": card["threshold"],
-        "temperature": card["temperature"],
-        "target_sensitivity": card["target_sensitivity"],
-        "fitted_on": card.get("operating_point", {}).get("fitted_on", {}).get("name", "validation"),
-    })
-    record["assessment"] = {"before": result.before, "after": result.after, "cross_fitted": result.cross_fitted}
-    return {
-        **card,
-        "version": new_version(card["version"], file_list_digest(scores.files)),
-        "temperature": result.temperature,
-        "threshold": result.threshold,
-        "target_sensitivity": result.target_sensitivity,
-        "operating_point": record,
-        "calibration": {
+    previous = {
+        "version": card.version,
+        "threshold": card.point.threshold,
+        "temperature": card.point.temperature,
+        "target_sensitivity": card.point.target_sensitivity,
+        "fitted_on": card.provenance.fitted_on.name if card.provenance else "validation",
+    }
+    record = operating_point_record(name, folder, scores.labels, scores.files, when, previous=previous)
+    return replace(
+        card,
+        version=new_version(card.version, file_list_digest(scores.files)),
+        point=result.point,
+        provenance=replace(
+            record, assessment={"before": result.before, "after": result.after, "cross_fitted": result.cross_fitted}
+        ),
+        calibration={
             "method": "temperature scaling",
             "fitted_on": name,
             "ece_before": reliability(scores.labels, calibrated_probability(scores.logits, 1.0))["ece"],
             "ece_after": result.after["ece"],
         },
-    }
+    )
 
 
 def rescored(scores: Scores, temperature: float) -> Scores:
     return Scores(scores.files, scores.labels, scores.logits, calibrated_probability(scores.logits, temperature))
 
 
-def reexpress_stored_scores(artifacts: Path, card: dict, previous_version: str) -> None:
-    """Stored scores of the same network, re-expressed at the new operating point from their logits."""
-    validation = rescored(read_scores(artifacts / VALIDATION_SCORES_FILE), card["temperature"])
+def reexpress_stored_scores(artifacts: Path, card: ModelCard, previous_version: str) -> ModelCard:
+    """Stored scores of the same network, re-expressed at the new operating point from their logits.
+
+    Returns the card with the validation metrics at the new point.
+    """
+    validation = rescored(read_scores(artifacts / VALIDATION_SCORES_FILE), card.point.temperature)
     write_scores(validation, artifacts / VALIDATION_SCORES_FILE)
-    card["validation_metrics"] = binary_metrics(validation.labels, validation.probabilities, card["threshold"])
     for path in sorted((artifacts / EVALUATIONS_DIR).glob("*.json")):
         report = json.loads(path.read_text())
         if report.get("model_version") != previous_version or report.get("operating_point") == "previous":
             continue
-        scores = rescored(Scores.from_rows(report["scores"]), card["temperature"])
+        scores = rescored(Scores.from_rows(report["scores"]), card.point.temperature)
         updated = scores_report(
-            report["name"], report["data"], card["version"], scores, card["threshold"], report.get("skipped", [])
+            report["name"], report["data"], card.version, scores, card.point.threshold, report.get("skipped", [])
         )
         path.write_text(json.dumps(updated, indent=1) + "\n")
+    return replace(
+        card, validation_metrics=binary_metrics(validation.labels, validation.probabilities, card.point.threshold)
+    )
 
 
-def write_version(model_dir: Path, out: Path, card: dict, previous_card: dict) -> None:
+def write_version(model_dir: Path, out: Path, card: ModelCard, previous_card: ModelCard) -> ModelCard:
     """The card and re-expressed scores in `out`, with the network and its other files copied there if needed."""
     out.mkdir(parents=True, exist_ok=True)
     if out.resolve() != model_dir.resolve():
-        for file in previous_card.get("files", {}).values():
+        for file in previous_card.files.values():
             shutil.copy2(model_dir / file, out / file)
         if (model_dir / EVALUATIONS_DIR).is_dir():
             shutil.copytree(model_dir / EVALUATIONS_DIR, out / EVALUATIONS_DIR, dirs_exist_ok=True)
-    reexpress_stored_scores(out, card, previous_card["version"])
+    card = reexpress_stored_scores(out, card, previous_card.version)
     write_card(card, out)
+    return card
 
 
-def summary_table(result: Calibration, previous: dict) -> str:
+def summary_table(result: Calibration, previous: OperatingPoint) -> str:
     rows = [
-        (f"before (threshold {previous['threshold']:.3f}, T {previous['temperature']:.3f})", result.before),
-        (f"after, in-sample (threshold {result.threshold:.3f}, T {result.temperature:.3f})", result.after),
+        (f"before (threshold {previous.threshold:.3f}, T {previous.temperature:.3f})", result.before),
+        (f"after, in-sample (threshold {result.point.threshold:.3f}, T {result.point.temperature:.3f})", result.after),
         (f"cross-fitted, {result.cross_fitted['folds']} folds by patient x {result.cross_fitted['repeats']} "
          "fold assignments", result.cross_fitted),
     ]
@@ -178,7 +182,7 @@ def summary_table(result: Calibration, previous: dict) -> str:
 
 def calibrate_model(
     model_dir: Path, folder: Path, out: Path, target_sensitivity: float
-) -> tuple[dict, Calibration, list[dict]]:
+) -> tuple[ModelCard, Calibration, list[dict]]:
     """Refit the operating point of the model in `model_dir` on a labelled folder and write the new version to `out`.
 
     Returns the new card, the assessment, and the files that could not be read.
@@ -186,15 +190,15 @@ def calibrate_model(
     classifier = load_classifier(model_dir)
     previous_card = classifier.card
     scores, skipped = score_folder(classifier, folder)
-    result = calibrate_scores(scores, classifier.threshold, classifier.temperature, target_sensitivity)
+    result = calibrate_scores(scores, previous_card.point, target_sensitivity)
     name = folder.name
     card = calibrated_card(previous_card, result, name, str(folder), scores, datetime.now(UTC))
-    write_version(model_dir, out, card, previous_card)
-    before = scores_report(name + BEFORE_SUFFIX, str(folder), previous_card["version"],
-                           rescored(scores, classifier.temperature), classifier.threshold, skipped)
+    card = write_version(model_dir, out, card, previous_card)
+    before = scores_report(name + BEFORE_SUFFIX, str(folder), previous_card.version,
+                           rescored(scores, previous_card.point.temperature), previous_card.point.threshold, skipped)
     before["operating_point"] = "previous"
-    after = scores_report(name, str(folder), card["version"], rescored(scores, result.temperature),
-                          result.threshold, skipped)
+    after = scores_report(name, str(folder), card.version, rescored(scores, result.point.temperature),
+                          result.point.threshold, skipped)
     for report in (before, after):
         path = default_output(out, report)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,13 +206,12 @@ def calibrate_model(
     return card, result, skipped
 
 
-def print_calibration(card: dict, result: Calibration, previous: dict, folder: Path, out: Path) -> None:
-    counts = card["operating_point"]["fitted_on"]["counts"]
-    patients = card["operating_point"]["fitted_on"]["patients"]
-    print(f"Calibrated on {folder}: {counts['NORMAL']} NORMAL and {counts['PNEUMONIA']} PNEUMONIA X-rays of "
-          f"{patients} patients; target sensitivity {result.target_sensitivity:.0%}.")
-    print(summary_table(result, previous))
-    print(f"Model version {card['version']} (was {previous['version']}) written to {out}.")
+def print_calibration(card: ModelCard, result: Calibration, previous: ModelCard, folder: Path, out: Path) -> None:
+    fitted_on = card.provenance.fitted_on
+    print(f"Calibrated on {folder}: {counts_phrase(fitted_on.counts, ' and ')} X-rays of {fitted_on.patients} "
+          f"patients; target sensitivity {result.point.target_sensitivity:.0%}.")
+    print(summary_table(result, previous.point))
+    print(f"Model version {card.version} (was {previous.version}) written to {out}.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,16 +7,13 @@ from datetime import datetime
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import expit
 from sklearn.metrics import log_loss, roc_curve
 from sklearn.model_selection import StratifiedGroupKFold
 
+from model.card import FittedOn, ModelCard, Provenance
 from model.dataset import CLASS_NAMES
 from model.evaluation.bootstrap import patient_of
-
-
-def calibrated_probability(logits: np.ndarray, temperature: float) -> np.ndarray:
-    return expit(np.asarray(logits, dtype=np.float64) / temperature)
+from model.operating_point import calibrated_probability, calls_at
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -64,20 +61,20 @@ def operating_point_record(
     files: list[str],
     fitted_at: datetime,
     previous: dict | None,
-) -> dict:
+) -> Provenance:
     """What the model card says about where its temperature and threshold come from."""
-    return {
-        "fitted_on": {
-            "name": name,
-            "folder": folder,
-            "counts": {class_name: int((labels == k).sum()) for k, class_name in enumerate(CLASS_NAMES)},
-            "patients": len({patient_of(file) for file in files}),
-            "files_sha256": file_list_digest(files),
-        },
-        "fitted_at": fitted_at.isoformat(timespec="seconds"),
-        "method": {"temperature": TEMPERATURE_METHOD, "threshold": THRESHOLD_METHOD},
-        "previous": previous,
-    }
+    return Provenance(
+        fitted_on=FittedOn(
+            name=name,
+            folder=folder,
+            counts={class_name: int((labels == k).sum()) for k, class_name in enumerate(CLASS_NAMES)},
+            patients=len({patient_of(file) for file in files}),
+            files_sha256=file_list_digest(files),
+        ),
+        fitted_at=fitted_at.isoformat(timespec="seconds"),
+        method={"temperature": TEMPERATURE_METHOD, "threshold": THRESHOLD_METHOD},
+        previous=previous,
+    )
 
 
 CROSS_FIT_FOLDS = 5
@@ -123,40 +120,30 @@ def cross_fit(
         temperature = fit_temperature(logits[fit], labels[fit])
         threshold = choose_threshold(calibrated_probability(logits[fit], temperature), labels[fit], target_sensitivity)
         probabilities[held] = calibrated_probability(logits[held], temperature)
-        predictions[held] = probabilities[held] >= threshold
+        predictions[held] = calls_at(probabilities[held], threshold)
         fold_of[held] = fold
         thresholds.append(threshold)
         temperatures.append(temperature)
     return CrossFitted(probabilities, predictions, fold_of, thresholds, temperatures)
 
 
-def fitted_on_phrase(card: dict) -> str:
-    """'157 X-rays of `calibration` (59 NORMAL, 98 PNEUMONIA; 119 patients)': the images the operating point came from."""
-    fitted_on = card["operating_point"]["fitted_on"]
-    counts = fitted_on["counts"]
-    return (
-        f"{sum(counts.values())} X-rays of `{fitted_on['name']}` ({counts['NORMAL']} NORMAL, "
-        f"{counts['PNEUMONIA']} PNEUMONIA; {fitted_on['patients']} patients)"
-    )
-
-
-def describe_operating_point(card: dict) -> str:
+def describe_operating_point(card: ModelCard) -> str:
     """The threshold rule in words, from the card: on which data, by which rule, replacing what."""
-    point = card["operating_point"]
+    point, provenance = card.point, card.provenance
     text = (
-        f"Threshold {card['threshold']:.3f} on the calibrated probability, temperature T = "
-        f"{card['temperature']:.3f}, both fitted on {fitted_on_phrase(card)} on {point['fitted_at'][:10]}. "
-        f"Threshold rule: {point['method']['threshold']} (target {card['target_sensitivity']:.0%}). "
-        f"Temperature: {point['method']['temperature']}."
+        f"Threshold {point.threshold:.3f} on the calibrated probability, temperature T = "
+        f"{point.temperature:.3f}, both fitted on {card.fitted_on_phrase()} on {provenance.fitted_at[:10]}. "
+        f"Threshold rule: {provenance.method['threshold']} (target {point.target_sensitivity:.0%}). "
+        f"Temperature: {provenance.method['temperature']}."
     )
-    crossed = point.get("assessment", {}).get("cross_fitted")
+    crossed = (provenance.assessment or {}).get("cross_fitted")
     if crossed:
         text += (
             f" Cross-fitted on that set ({crossed['folds']} folds by patient, each judged by a threshold fitted on "
             f"the others, over {crossed['repeats']} fold assignments): sensitivity {crossed['sensitivity']:.3f}, "
             f"specificity {crossed['specificity']:.3f}."
         )
-    previous = point.get("previous")
+    previous = provenance.previous
     if previous:
         text += (
             f" It replaces the operating point of `{previous['version']}` (threshold {previous['threshold']:.3f}, "

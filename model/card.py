@@ -1,13 +1,17 @@
-"""Where the trained model lives and how its card and per-image scores are stored."""
+"""The trained model's card (a typed record of how it was made and calibrated) and its stored per-image scores."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from model.dataset import counts_phrase
+from model.operating_point import OperatingPoint
 from model.paths import DEFAULT_ARTIFACTS_DIR
 
 MODEL_FILE = "pneumonia_cnn.keras"
@@ -72,9 +76,97 @@ def read_scores(path: Path) -> Scores:
         return Scores.from_rows(list(csv.DictReader(handle)))
 
 
-def write_card(card: dict, artifacts_dir: Path) -> None:
-    (artifacts_dir / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
+@dataclass(frozen=True)
+class FittedOn:
+    """The labelled images an operating point was fitted on, by name, folder, class counts and file fingerprint."""
+
+    name: str
+    folder: str
+    counts: dict[str, int]
+    patients: int
+    files_sha256: str
+
+    def phrase(self) -> str:
+        """'157 X-rays of `calibration` (59 NORMAL, 98 PNEUMONIA; 119 patients)'."""
+        return (
+            f"{sum(self.counts.values())} X-rays of `{self.name}` ({counts_phrase(self.counts)}; "
+            f"{self.patients} patients)"
+        )
 
 
-def read_card(artifacts_dir: Path = DEFAULT_ARTIFACTS_DIR) -> dict:
-    return json.loads((Path(artifacts_dir) / CARD_FILE).read_text())
+@dataclass(frozen=True)
+class Provenance:
+    """Where the operating point comes from: the images, when, by which rules, what it replaced, how it did."""
+
+    fitted_on: FittedOn
+    fitted_at: str
+    method: dict[str, str]
+    previous: dict[str, Any] | None = None
+    assessment: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Provenance:
+        return cls(**{**record, "fitted_on": FittedOn(**record["fitted_on"])})
+
+    def to_json(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        if self.assessment is None:
+            del record["assessment"]
+        return record
+
+
+# The JSON keys the operating point's three numbers are stored under, at the card's top level.
+_POINT_KEYS = ("threshold", "temperature", "target_sensitivity")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What model_card.json holds. Sections only people read (data, hyperparameters, history...) stay mappings."""
+
+    version: str
+    image_size: int
+    point: OperatingPoint
+    provenance: Provenance | None = None
+    name: str = "pneumonia_cnn"
+    trained_at: str = ""
+    seed: int = 0
+    files: dict[str, str] = field(default_factory=dict)
+    ood: dict[str, Any] = field(default_factory=dict)
+    architecture: dict[str, Any] = field(default_factory=dict)
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    library_versions: dict[str, str] = field(default_factory=dict)
+    training_wall_time_seconds: float = 0.0
+    history: dict[str, list[float]] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
+    validation_metrics: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> ModelCard:
+        fields = {key: value for key, value in record.items() if key not in _POINT_KEYS + ("operating_point",)}
+        point = OperatingPoint(**{key: float(record[key]) for key in _POINT_KEYS})
+        provenance = Provenance.from_json(record["operating_point"]) if record.get("operating_point") else None
+        return cls(point=point, provenance=provenance, **fields)
+
+    def to_json(self) -> dict[str, Any]:
+        """The card as stored: the operating point's numbers at the top level, its provenance under operating_point."""
+        record = {name: getattr(self, name) for name in ("name", "version", "trained_at", "image_size")}
+        record |= dataclasses.asdict(self.point)
+        if self.provenance is not None:
+            record["operating_point"] = self.provenance.to_json()
+        skipped = {"name", "version", "trained_at", "image_size", "point", "provenance"}
+        record |= {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skipped}
+        return record
+
+    def fitted_on_phrase(self) -> str:
+        """The images the operating point came from, in words (a packaged card always records them)."""
+        return self.provenance.fitted_on.phrase()
+
+
+def write_card(card: ModelCard, artifacts_dir: Path) -> None:
+    (artifacts_dir / CARD_FILE).write_text(json.dumps(card.to_json(), indent=2, sort_keys=False) + "\n")
+
+
+def read_card(artifacts_dir: Path = DEFAULT_ARTIFACTS_DIR) -> ModelCard:
+    return ModelCard.from_json(json.loads((Path(artifacts_dir) / CARD_FILE).read_text()))

@@ -14,11 +14,18 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from model.errors import ImageInputError
-from model.imaging.preprocessing import DecodedImage, read_image, to_model_input
+from model.imaging.decode import read_image
+from model.imaging.decoded import DecodedImage
+from model.imaging.formats import image_files
+from model.imaging.preprocess import to_model_input
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
-IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".dcm", ".dicom"}
 MIN_VAL_PER_CLASS = 100
+
+
+def counts_phrase(counts: dict[str, int], joiner: str = ", ") -> str:
+    """'59 NORMAL, 98 PNEUMONIA': a set's class counts in words, in the class order."""
+    return joiner.join(f"{counts[name]} {name}" for name in CLASS_NAMES)
 
 
 @dataclass
@@ -36,11 +43,6 @@ class LabelledFiles:
 
     def class_counts(self) -> dict[str, int]:
         return {name: int((self.labels == k).sum()) for k, name in enumerate(CLASS_NAMES)}
-
-
-def image_files(folder: Path) -> list[Path]:
-    """The image files anywhere under `folder`, in a stable order."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def is_labelled_folder(folder: Path) -> bool:

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
-from model.calibration import calibrated_probability
 from model.card import Scores
 from model.dataset import (
     LabelledFiles,
@@ -29,10 +28,11 @@ from model.evaluation.metrics import (
     binary_metrics,
     format_summary,
     per_class_report,
-    predicted_labels,
 )
-from model.imaging.preprocessing import DecodedImage, read_image
+from model.imaging.decode import read_image
+from model.imaging.decoded import DecodedImage
 from model.inference import Classifier, load_classifier
+from model.operating_point import calls_at
 from model.paths import DEFAULT_ARTIFACTS_DIR
 from review.archive import LabelledArchive
 
@@ -52,7 +52,7 @@ def scores_report(
         "intervals": confidence_intervals(
             scores.labels,
             scores.probabilities,
-            predicted_labels(scores.probabilities, threshold),
+            calls_at(scores.probabilities, threshold),
             [patient_of(file) for file in scores.files],
         ),
         "classification_report": per_class_report(scores.labels, scores.probabilities, threshold),
@@ -85,7 +85,7 @@ def score_files(
         [name_of(p) for p in loaded.paths],
         loaded.labels,
         logits,
-        calibrated_probability(logits, classifier.temperature),
+        classifier.point.probabilities(logits),
     )
     return scores, skipped
 

@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from model.calibration import calibrated_probability
-from model.card import MODEL_FILE, read_card
-from model.imaging.preprocessing import to_model_input
+from model.card import MODEL_FILE, ModelCard, read_card
+from model.imaging.preprocess import to_model_input
+from model.operating_point import OperatingPoint
 from model.paths import DEFAULT_ARTIFACTS_DIR
 from model.precision import AUTO, FLOAT32, MIXED_BFLOAT16, resolve_precision
 
@@ -63,7 +63,7 @@ class Classifier:
     """
 
     network: keras.Model
-    card: dict
+    card: ModelCard
     precision: str = FLOAT32
 
     def __post_init__(self) -> None:
@@ -78,19 +78,23 @@ class Classifier:
 
     @property
     def image_size(self) -> int:
-        return int(self.card["image_size"])
+        return self.card.image_size
+
+    @property
+    def point(self) -> OperatingPoint:
+        return self.card.point
 
     @property
     def temperature(self) -> float:
-        return float(self.card["temperature"])
+        return self.card.point.temperature
 
     @property
     def threshold(self) -> float:
-        return float(self.card["threshold"])
+        return self.card.point.threshold
 
     @property
     def version(self) -> str:
-        return str(self.card["version"])
+        return self.card.version
 
     def logits(self, inputs: np.ndarray) -> np.ndarray:
         """Pre-sigmoid scores in float32 for a stack of preprocessed inputs, in batches: what calls are made on."""
@@ -102,7 +106,7 @@ class Classifier:
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of pneumonia."""
-        return calibrated_probability(self.logits(inputs), self.temperature)
+        return self.point.probabilities(self.logits(inputs))
 
     def model_input(self, pixels: np.ndarray) -> np.ndarray:
         return to_model_input(pixels, self.image_size)

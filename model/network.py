@@ -7,6 +7,7 @@ named LAST_CONV_LAYER for Grad-CAM.
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 from tensorflow.python.framework.convert_to_constants import (
@@ -79,3 +80,26 @@ def flops_per_image(network: keras.Model) -> int:
         options=options,
     )
     return int(profile.total_float_ops)
+
+
+def class_weights(labels: np.ndarray) -> dict[int, float]:
+    """Weights that make both classes count equally in the loss."""
+    counts = np.bincount(labels, minlength=2)
+    return {k: float(labels.size / (2.0 * counts[k])) for k in range(2)}
+
+
+def compile_network(
+    network: keras.Model, learning_rate: float, total_steps: int, label_smoothing: float, ema_momentum: float
+) -> None:
+    """AdamW on a cosine schedule, keeping an exponential moving average of the weights (Polyak averaging)."""
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, total_steps), alpha=0.02)
+    network.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=schedule, weight_decay=1e-4, use_ema=True, ema_momentum=ema_momentum
+        ),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=label_smoothing),
+        metrics=[
+            keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0),
+            keras.metrics.AUC(name="auc", from_logits=True),
+        ],
+    )

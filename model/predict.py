@@ -17,7 +17,8 @@ from pathlib import Path
 
 import keras
 
-from model.dataset import CLASS_NAMES, image_files
+from model.dataset import CLASS_NAMES
+from model.imaging.formats import image_files
 from model.inference import Classifier, load_classifier
 from model.paths import DEFAULT_ARTIFACTS_DIR
 from model.trust.ood import OodModel, load_ood

@@ -24,22 +24,10 @@ import numpy as np
 import sklearn
 import tensorflow as tf
 
-from model.augmentation import augment_dataset
+from model.augmentation import training_dataset
 from model.calibrate import calibrate_model, print_calibration
-from model.calibration import (
-    calibrated_probability,
-    choose_threshold,
-    fit_temperature,
-    operating_point_record,
-)
-from model.card import (
-    DEFAULT_ARTIFACTS_DIR,
-    MODEL_FILE,
-    VALIDATION_SCORES_FILE,
-    Scores,
-    write_card,
-    write_scores,
-)
+from model.calibration import choose_threshold, fit_temperature, operating_point_record
+from model.card import MODEL_FILE, VALIDATION_SCORES_FILE, ModelCard, Scores, write_card, write_scores
 from model.dataset import (
     CLASS_NAMES,
     LoadedImages,
@@ -49,9 +37,11 @@ from model.dataset import (
     training_splits,
 )
 from model.evaluation.metrics import binary_metrics, format_summary, reliability
-from model.imaging.preprocessing import CLAHE_CLIP_LIMIT, CLAHE_TILES
+from model.imaging.preprocess import CLAHE_CLIP_LIMIT, CLAHE_TILES
 from model.inference import Classifier
-from model.network import LAST_CONV_LAYER, build_network
+from model.network import LAST_CONV_LAYER, build_network, class_weights, compile_network
+from model.operating_point import OperatingPoint, calibrated_probability
+from model.paths import DEFAULT_ARTIFACTS_DIR
 from model.precision import AUTO, PRECISIONS, resolve_precision
 from model.selection import EpochSelection
 from model.trust.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE, fit_ood, save_ood
@@ -119,35 +109,6 @@ def split_record(loaded: LoadedImages) -> dict:
     }
 
 
-def class_weights(labels: np.ndarray) -> dict[int, float]:
-    """Weights that make both classes count equally in the loss."""
-    counts = np.bincount(labels, minlength=2)
-    return {k: float(labels.size / (2.0 * counts[k])) for k in range(2)}
-
-
-def training_dataset(loaded: LoadedImages, batch_size: int, seed: int) -> tf.data.Dataset:
-    dataset = tf.data.Dataset.from_tensor_slices((loaded.inputs, loaded.labels.astype(np.float32)))
-    dataset = dataset.shuffle(len(loaded.labels), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
-    return augment_dataset(dataset, seed).prefetch(tf.data.AUTOTUNE)
-
-
-def compile_network(
-    network: keras.Model, learning_rate: float, total_steps: int, label_smoothing: float, ema_momentum: float
-) -> None:
-    """AdamW on a cosine schedule, keeping an exponential moving average of the weights (Polyak averaging)."""
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, total_steps), alpha=0.02)
-    network.compile(
-        optimizer=keras.optimizers.AdamW(
-            learning_rate=schedule, weight_decay=1e-4, use_ema=True, ema_momentum=ema_momentum
-        ),
-        loss=keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=label_smoothing),
-        metrics=[
-            keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0),
-            keras.metrics.AUC(name="auc", from_logits=True),
-        ],
-    )
-
-
 def library_versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
@@ -159,7 +120,7 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def train(args: argparse.Namespace) -> dict:
+def train(args: argparse.Namespace) -> ModelCard:
     """Run the whole pipeline and write the artifacts; returns the model card."""
     started = time.perf_counter()
     strategy = make_strategy(args.strategy)
@@ -208,13 +169,8 @@ def train(args: argparse.Namespace) -> dict:
     model_path = args.out / MODEL_FILE
     inference_network.save(model_path)
 
-    card = {
-        "image_size": args.image_size,
-        "temperature": 1.0,
-        "threshold": 0.5,
-        "version": "",
-    }
-    classifier = Classifier(inference_network, card)
+    uncalibrated = OperatingPoint(temperature=1.0, threshold=0.5, target_sensitivity=args.target_sensitivity)
+    classifier = Classifier(inference_network, ModelCard(version="", image_size=args.image_size, point=uncalibrated))
     val_logits = classifier.logits(val_set.inputs)
     temperature = fit_temperature(val_logits, val_set.labels)
     val_probabilities = calibrated_probability(val_logits, temperature)
@@ -231,45 +187,42 @@ def train(args: argparse.Namespace) -> dict:
     trained_on = datetime.now(UTC)
     version = f"{trained_on:%Y.%m.%d}-{file_digest(model_path)[:8]}"
     epochs_run = len(history.history["loss"])
-    card = {
-        "name": "pneumonia_cnn",
-        "version": version,
-        "trained_at": trained_on.isoformat(timespec="seconds"),
-        "image_size": args.image_size,
-        "temperature": temperature,
-        "threshold": threshold,
-        "target_sensitivity": args.target_sensitivity,
-        "operating_point": operating_point_record(
+    card = ModelCard(
+        version=version,
+        trained_at=trained_on.isoformat(timespec="seconds"),
+        image_size=args.image_size,
+        point=OperatingPoint(temperature, threshold, args.target_sensitivity),
+        provenance=operating_point_record(
             "validation", str(root), val_set.labels, scores.files, trained_on, previous=None
         ),
-        "seed": args.seed,
-        "files": {
+        seed=args.seed,
+        files={
             "model": MODEL_FILE,
             "validation_scores": VALIDATION_SCORES_FILE,
             "ood_stats": OOD_STATS_FILE,
             "ood_summary": OOD_SUMMARY_FILE,
         },
-        "ood": ood.summary,
-        "architecture": {
+        ood=ood.summary,
+        architecture={
             "summary": "grayscale input; stem conv stride 2; 4 stages of two 3x3 conv+BN+ReLU; "
             "global average pooling; dropout; one logit",
             "last_conv_layer": LAST_CONV_LAYER,
             "parameters": int(inference_network.count_params()),
             "output": "logit; probability = sigmoid(logit / temperature)",
         },
-        "preprocessing": {
+        preprocessing={
             "decode": "8-bit grayscale (16-bit rescaled, alpha composited on black, DICOM VOI LUT, "
             "MONOCHROME1 inverted)",
             "resize": f"{args.image_size}x{args.image_size}, aspect not kept, INTER_AREA",
             "clahe": {"clip_limit": CLAHE_CLIP_LIMIT, "tile_grid": list(CLAHE_TILES)},
         },
-        "data": {
+        data={
             "root": str(args.data),
             "validation_source": val_source,
             "train": split_record(fit_set),
             "validation": split_record(val_set),
         },
-        "hyperparameters": {
+        hyperparameters={
             "epochs_max": args.epochs,
             "epochs_run": epochs_run,
             "best_epoch": selector.best_epoch + 1,
@@ -293,21 +246,21 @@ def train(args: argparse.Namespace) -> dict:
             "precision": precision,
             "replicas": strategy.num_replicas_in_sync,
         },
-        "library_versions": library_versions(),
-        "training_wall_time_seconds": round(wall_time, 1),
-        "history": {
+        library_versions=library_versions(),
+        training_wall_time_seconds=round(wall_time, 1),
+        history={
             **{key: [round(float(v), 5) for v in values] for key, values in history.history.items()},
             "selection_auc": [round(v, 5) for v in selector.scores.auroc],
             "selection_specificity_at_target": [round(v, 5) for v in selector.scores.specificity],
         },
-        "calibration": {
+        calibration={
             "method": "temperature scaling",
             "fitted_on": "validation",
             "ece_before": reliability(val_set.labels, calibrated_probability(val_logits, 1.0))["ece"],
             "ece_after": reliability(val_set.labels, val_probabilities)["ece"],
         },
-        "validation_metrics": val_metrics,
-    }
+        validation_metrics=val_metrics,
+    )
     write_card(card, args.out)
     print(format_summary(val_metrics, "Validation"), flush=True)
     print(

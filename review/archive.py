@@ -2,7 +2,7 @@
 
 An upload comes from outside the machine. Nothing is extracted to disk: each
 image is read into memory when it is scored, one at a time, and only if its
-declared and actual size are those of a radiograph (preprocessing's
+declared and actual size are those of a radiograph (the decoder's
 MAX_FILE_BYTES), so a small archive of enormous members costs nothing. Member
 paths must be relative (no zip-slip names even though nothing is written),
 the declared total is bounded, and the archive must hold one folder with
@@ -18,9 +18,11 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES, LabelledFiles
+from model.dataset import CLASS_NAMES, LabelledFiles
 from model.errors import ImageInputError
-from model.imaging.preprocessing import MAX_FILE_BYTES, DecodedImage, check_file_bytes, decode_image
+from model.imaging.decode import decode_image
+from model.imaging.decoded import MAX_FILE_BYTES, DecodedImage, check_file_bytes
+from model.imaging.formats import FORMAT_NAMES, is_image_name
 
 MAX_UNPACKED_BYTES = 1_000_000_000
 MAX_MEMBERS = 20_000
@@ -127,10 +129,10 @@ def open_labelled_zip(
         path = paths[info.filename]
         if _is_metadata(path):
             continue
-        if path.suffix.lower() in IMAGE_SUFFIXES:
+        if is_image_name(path):
             images[path] = info
         else:
-            skipped.append((info.filename, "not a JPEG, PNG or DICOM file"))
+            skipped.append((info.filename, f"not a {FORMAT_NAMES} file"))
     if images and all(info.flag_bits & ENCRYPTED_FLAG for info in images.values()):
         raise ArchiveError(f"'{archive}' is password-protected; zip the labelled folder again without a password.")
     folder = _labelled_folder(list(images), archive)

@@ -20,9 +20,12 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, fontManager, get_font
 from matplotlib.textpath import text_to_path
 
-from model.dataset import CLASS_NAMES, IMAGE_SUFFIXES
-from model.explain.explanations import GRAD_CAM_CAVEAT, HOW_TO_READ, ExplanationViews, LimeExplanation
+from model.dataset import CLASS_NAMES
 from model.explain.figures import draw_grad_cam_heatmap, draw_image, draw_lime_heatmap
+from model.explain.grad_cam import GRAD_CAM_CAVEAT
+from model.explain.lime import LimeExplanation
+from model.explain.views import HOW_TO_READ, ExplanationViews
+from model.imaging.formats import IMAGE_SUFFIXES
 from review.triage import (
     NEAR_THRESHOLD_CAUTION,
     OOD_WARNING,

@@ -18,11 +18,13 @@ from scipy.special import logit
 
 from model.dataset import CLASS_NAMES
 from model.errors import ImageInputError
-from model.explain.explanations import display_shape
-from model.imaging.preprocessing import DecodedImage, decode_image
+from model.explain.views import display_shape
+from model.imaging.decode import decode_image
+from model.imaging.decoded import DecodedImage
 from model.inference import Classifier
+from model.operating_point import calls_at
 from model.trust.metadata import TrustFlag, metadata_flags
-from model.trust.ood import OodAssessment, OodModel, assess, colour_fraction, pixel_reasons
+from model.trust.ood import OodAssessment, OodModel, assess, pixel_reasons
 from model.trust.uncertainty import UNCERTAIN_LABEL, Uncertainty, uncertainties
 from model.trust.view_checks import Probe, image_flags, view_features
 
@@ -66,7 +68,7 @@ class Assessment:
     @property
     def label(self) -> int:
         """1 PNEUMONIA when the probability reaches the threshold, else 0 NORMAL."""
-        return int(self.probability >= self.threshold)
+        return int(calls_at(self.probability, self.threshold))
 
     @property
     def label_name(self) -> str:
@@ -160,7 +162,7 @@ def assess_files(
             assessment.error = str(error)
         else:
             assessment.model_input = classifier.model_input(assessment.image.pixels)
-            pixel_problems = pixel_reasons(assessment.image.pixels, colour_fraction(data))
+            pixel_problems = pixel_reasons(assessment.image.pixels, assessment.image.colour_fraction)
             if ood is not None:
                 assessment.ood = assess(classifier, ood, assessment.image.pixels, pixel_problems)
             # A photograph or a blank image is no X-ray at all: "looks like a lateral view" would mislead.
@@ -206,7 +208,7 @@ def certainty_sentence(probability: float, threshold: float) -> str:
     The probability is calibrated, so it reads as a frequency among X-rays
     that got the same score.
     """
-    label = int(probability >= threshold)
+    label = int(calls_at(probability, threshold))
     name = CLASS_NAMES[label].lower()
     own = probability if label == 1 else 1.0 - probability
     if own >= 0.95:

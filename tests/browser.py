@@ -21,6 +21,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, FilePayload, Page, Playwright
 
 from model.paths import PROJECT_ROOT
+from ui.pages import MODEL_AND_DATA_PATH, MODEL_AND_DATA_TITLE
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,8 +38,8 @@ STARTUP_SECONDS = 120
 RESULT_TIMEOUT_MS = 240_000
 EXPLANATION_IMAGES = 5  # LIME and Grad-CAM heatmaps, then LIME's regions, top regions, and pros and cons
 MODEL_PAGE_MIN_CHARTS = 6
-MODEL_PAGE_LINK = "Model & data"
-MODEL_PAGE_URL = "**/model_and_data"
+MODEL_PAGE_LINK = MODEL_AND_DATA_TITLE
+MODEL_PAGE_URL = f"**/{Path(MODEL_AND_DATA_PATH).stem}"  # st.Page names the URL after the file
 PERCENT = re.compile(r"(\d+(?:\.(\d+))?)\s*%")
 
 # True once the run for `name` has finished: its heading, the explanation images decoded, the report

@@ -17,6 +17,13 @@ DATA_ROOT = PROJECT_ROOT.parent / "shared" / "data" / "chest_xray"
 VAL_DIR = DATA_ROOT / "val"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes the dataset's images is marked needs_data, so the marker cannot drift from the fixtures."""
+    for item in items:
+        if "val_images" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.needs_data)
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """The committed model; XRAY_MODEL_DIR may point at another trained one."""

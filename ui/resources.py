@@ -8,16 +8,11 @@ from pathlib import Path
 import keras
 import streamlit as st
 
-from model.card import read_card
+from model.card import ModelCard, read_card
 from model.inference import Classifier, load_classifier
 from model.paths import DEFAULT_ARTIFACTS_DIR
 
 ARTIFACTS_ENV = "XRAY_MODEL_DIR"
-
-DISCLAIMER = (
-    "Decision support only, not a diagnosis. The model was trained on pediatric frontal chest "
-    "X-rays from one hospital; a clinician must review every image and make the call."
-)
 
 
 def keep_keras_state_between_runs() -> None:
@@ -55,7 +50,7 @@ def get_classifier(directory: str) -> Classifier:
 
 
 @st.cache_data(show_spinner=False)
-def get_card(directory: str) -> dict:
+def get_card(directory: str) -> ModelCard:
     return read_card(Path(directory))
 
 
@@ -63,5 +58,5 @@ def classifier() -> Classifier:
     return get_classifier(str(artifacts_dir()))
 
 
-def card() -> dict:
+def card() -> ModelCard:
     return get_card(str(artifacts_dir()))

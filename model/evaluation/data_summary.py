@@ -12,9 +12,10 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from model.dataset import CLASS_NAMES, image_files
+from model.dataset import CLASS_NAMES
 from model.errors import ImageInputError
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
+from model.imaging.formats import image_files
 from model.paths import PROJECT_ROOT
 
 

@@ -16,12 +16,9 @@ from sklearn.metrics import (
 )
 
 from model.dataset import CLASS_NAMES
+from model.operating_point import calls_at
 
 RELIABILITY_BINS = 10
-
-
-def predicted_labels(probabilities: np.ndarray, threshold: float) -> np.ndarray:
-    return (np.asarray(probabilities) >= threshold).astype(np.int64)
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -30,7 +27,7 @@ def _ratio(numerator: float, denominator: float) -> float:
 
 def binary_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> dict:
     """Counts and rates at `threshold`, with PNEUMONIA as the positive class."""
-    return {"threshold": float(threshold), **call_metrics(labels, probabilities, predicted_labels(probabilities, threshold))}
+    return {"threshold": float(threshold), **call_metrics(labels, probabilities, calls_at(probabilities, threshold))}
 
 
 def call_metrics(labels: np.ndarray, probabilities: np.ndarray, predictions: np.ndarray) -> dict:
@@ -70,7 +67,7 @@ def per_class_report(labels: np.ndarray, probabilities: np.ndarray, threshold: f
     """scikit-learn's classification report (precision, recall, F1, support per class)."""
     return classification_report(
         labels,
-        predicted_labels(probabilities, threshold),
+        calls_at(probabilities, threshold),
         labels=[0, 1],
         target_names=list(CLASS_NAMES),
         output_dict=True,
@@ -145,7 +142,7 @@ def most_confident_errors(
     """
     labels = np.asarray(labels, dtype=np.int64)
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    predictions = predicted_labels(probabilities, threshold)
+    predictions = calls_at(probabilities, threshold)
     false_negatives = np.flatnonzero((labels == 1) & (predictions == 0))
     false_positives = np.flatnonzero((labels == 0) & (predictions == 1))
     return {

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.card import VALIDATION_SCORES_FILE, Scores, read_scores
+from model.card import VALIDATION_SCORES_FILE, ModelCard, Scores, read_scores
 from model.evaluate import EVALUATIONS_DIR
 from model.evaluation.bootstrap import patient_of
 from model.evaluation.data_summary import existing_folder
@@ -43,15 +43,15 @@ class EvaluationSet:
         return path if path.is_file() else None
 
 
-def validation_set(artifacts_dir: Path, card: dict) -> EvaluationSet:
+def validation_set(artifacts_dir: Path, card: ModelCard) -> EvaluationSet:
     """The validation split as training scored it; its file names are relative to the dataset root."""
-    scores = read_scores(artifacts_dir / card.get("files", {}).get("validation_scores", VALIDATION_SCORES_FILE))
+    scores = read_scores(artifacts_dir / card.files.get("validation_scores", VALIDATION_SCORES_FILE))
     return EvaluationSet(
         name=VALIDATION_NAME,
         scores=scores,
-        model_version=card["version"],
-        image_root=existing_folder(card["data"]["root"]),
-        skipped=[{"file": file, "reason": "unreadable"} for file in card["data"]["validation"]["unreadable"]],
+        model_version=card.version,
+        image_root=existing_folder(card.data["root"]),
+        skipped=[{"file": file, "reason": "unreadable"} for file in card.data["validation"]["unreadable"]],
     )
 
 

@@ -16,7 +16,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from model.dataset import CLASS_NAMES
-from model.explain.explanations import GRAD_CAM_COLORMAP, LIME_COLORMAP
+from model.explain.views import GRAD_CAM_COLORMAP, LIME_COLORMAP
 
 GRAD_CAM_COLORBAR_LABEL = "relevance (scaled to 0-1)"
 JPEG_QUALITY = 90

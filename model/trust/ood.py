@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import argparse
 import functools
-import io
 import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image, UnidentifiedImageError
 from sklearn.covariance import LedoitWolf
 
 from model.card import MODEL_FILE, read_card
@@ -48,14 +45,12 @@ VALIDATION_PERCENTILE = 99.0
 
 # Pixel checks. Over the 5,216 training X-rays the grey-level standard
 # deviation is at least 19, at most 5% of pixels are pure white, at most 33%
-# pure black, and none has a coloured pixel; the limits leave wide margins.
+# pure black, and none has a coloured pixel (as decoding measures colour:
+# DecodedImage.colour_fraction); the limits leave wide margins.
 MIN_GREY_STD = 8.0
 MAX_WHITE_FRACTION = 0.25
 MAX_BLACK_FRACTION = 0.6
 MAX_COLOUR_FRACTION = 0.05
-# A pixel counts as coloured with HSV saturation and value above these (0-255).
-COLOUR_SATURATION = 64
-COLOUR_VALUE = 40
 
 # Orientation and polarity: a turned or inverted copy this much nearer (as a
 # fraction of the upload's own distance) is the likelier reading. On the 160 px
@@ -179,27 +174,8 @@ def load_ood(artifacts_dir: str | Path = DEFAULT_ARTIFACTS_DIR) -> OodModel:
         return OodModel(stats["mean"], stats["precision"], float(summary["threshold"]), summary)
 
 
-def colour_fraction(data: bytes) -> float:
-    """The share of strongly coloured pixels in an uploaded file.
-
-    decode_image keeps only grey levels, so colour is judged on the upload's
-    own bytes. Files PIL cannot read as colour (DICOM, grayscale) give 0.
-    """
-    try:
-        image = Image.open(io.BytesIO(data))
-        if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
-            return 0.0
-        image.draft("RGB", (512, 512))
-        image.thumbnail((512, 512))
-        rgb = np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return 0.0
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-    return float(np.mean((hsv[..., 1] > COLOUR_SATURATION) & (hsv[..., 2] > COLOUR_VALUE)))
-
-
 def pixel_reasons(pixels: np.ndarray, colour: float) -> list[str]:
-    """What the decoded grey levels and the upload's colour alone say is wrong."""
+    """What the decoded grey levels and the upload's colour (its DecodedImage.colour_fraction) alone say is wrong."""
     reasons = []
     if colour > MAX_COLOUR_FRACTION:
         reasons.append(
@@ -260,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.data} has no train/ folder", file=sys.stderr)
         return 2
     fit_files, val_files, source = training_splits(
-        args.data, card["hyperparameters"]["validation_fraction"], card["seed"]
+        args.data, card.hyperparameters["validation_fraction"], card.seed
     )
     classifier = load_classifier(args.model)
     print(f"Loading {len(fit_files)} training and {len(val_files)} validation images ({source})", flush=True)
@@ -270,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         val_files, classifier.image_size, lambda done, _: progress.update(len(fit_files) + done)
     )
     loaded_counts = LabelledFiles(fit_set.paths, fit_set.labels).class_counts()
-    if loaded_counts != card["data"]["train"]["counts"]:
+    if loaded_counts != card.data["train"]["counts"]:
         print(
             f"error: {args.data} gives training counts {loaded_counts}, but the model was trained on "
-            f"{card['data']['train']['counts']}: not the dataset or split the model was trained on",
+            f"{card.data['train']['counts']}: not the dataset or split the model was trained on",
             file=sys.stderr,
         )
         return 2

@@ -33,8 +33,9 @@ from sklearn.model_selection import LeaveOneOut
 from sklearn.preprocessing import StandardScaler
 
 from model.card import MODEL_FILE
-from model.dataset import file_digest, image_files, list_labelled_files
-from model.imaging.preprocessing import read_image
+from model.dataset import file_digest, list_labelled_files
+from model.imaging.decode import read_image
+from model.imaging.formats import image_files
 from model.inference import Classifier, load_classifier
 from model.network import STAGE_WIDTHS, activation_name, stage_conv_name
 from model.paths import DEFAULT_ARTIFACTS_DIR

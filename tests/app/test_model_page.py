@@ -16,10 +16,12 @@ from model.evaluation.metrics import binary_metrics
 from model.paths import PROJECT_ROOT
 from tests.conftest import displayed
 from tests.inputs import make_zip
+from ui import state
+from ui.pages import MODEL_AND_DATA_PATH
 from ui.resources import ARTIFACTS_ENV
 
-PAGE = "pages/model_and_data.py"
-THRESHOLD_KEY = "explorer_threshold"
+pytestmark = pytest.mark.slow  # the real app under AppTest
+
 PAGE_CHARTS = {"class_distribution", "image_sizes", "training_curves", "threshold_confusion", "threshold_sweep",
                "reliability"}
 EXPLORER_RATES = {"Sensitivity": "sensitivity", "Specificity": "specificity", "PPV": "precision", "NPV": "npv"}
@@ -59,14 +61,15 @@ def texts(nodes) -> str:
 def page(artifacts_dir: Path) -> AppTest:
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=300)
     at.run()
-    at.switch_page(PAGE).run()
+    at.switch_page(MODEL_AND_DATA_PATH).run()
     assert not at.exception, texts(at.exception)
     return at
 
 
 @pytest.fixture
 def card(artifacts_dir: Path) -> dict:
-    return read_card(artifacts_dir)
+    """The card as stored (JSON), which the page's figures must match."""
+    return read_card(artifacts_dir).to_json()
 
 
 def test_every_chart_is_drawn_with_a_title_and_a_caption(page: AppTest) -> None:
@@ -97,7 +100,7 @@ def test_dataset_section_counts_are_the_card_counts(page: AppTest, card: dict) -
 
 def test_threshold_explorer_at_the_shipped_threshold_equals_the_card(page: AppTest, card: dict) -> None:
     expected = card["validation_metrics"]
-    assert page.slider(key=THRESHOLD_KEY).value == pytest.approx(card["threshold"], abs=1e-6)
+    assert page.slider(key=state.EXPLORER_THRESHOLD).value == pytest.approx(card["threshold"], abs=1e-6)
     shown = {metric.label: metric.value for metric in page.metric}
     for label, key in EXPLORER_RATES.items():
         assert shown[label] == f"{expected[key]:.3f}", label
@@ -110,7 +113,7 @@ def test_a_stricter_threshold_redraws_live_and_warns_about_missed_pneumonias(
 ) -> None:
     scores = read_scores(artifacts_dir / VALIDATION_SCORES_FILE)
     strict = binary_metrics(scores.labels, scores.probabilities, 0.999)
-    page.slider(key=THRESHOLD_KEY).set_value(0.999).run()
+    page.slider(key=state.EXPLORER_THRESHOLD).set_value(0.999).run()
     assert not page.exception, texts(page.exception)
     assert counts_drawn(charts(page)["threshold_confusion"]) == strict["confusion_matrix"]
     shown = {metric.label: metric.value for metric in page.metric}
@@ -131,18 +134,18 @@ def test_reliability_diagram_shows_the_card_ece(page: AppTest, card: dict) -> No
 
 
 def test_explain_opens_a_confident_error_in_the_diagnose_page(page: AppTest) -> None:
-    explain = [button for button in page.button if (button.key or "").startswith("review_")]
+    explain = [button for button in page.button if (button.key or "").startswith(state.EXPLAIN_ERROR)]
     assert explain, "the validation images are beside the project, so the error gallery has buttons"
     explain[0].click().run()
     assert not page.exception, texts(page.exception)
     assert [title.value for title in page.title] == ["Diagnose"]
-    assert "review_path" not in page.session_state
+    assert state.REVIEW_PATH not in page.session_state
 
 
 def test_a_labelled_folder_is_scored_and_added_as_an_evaluation_set(page: AppTest, val_images) -> None:
     folder = val_images[0][0].parent.parent
-    page.text_input(key="own_folder").input(str(folder))
-    page.button(key="score_folder").click().run()
+    page.text_input(key=state.OWN_FOLDER).input(str(folder))
+    page.button(key=state.SCORE_FOLDER).click().run()
     assert not page.exception, texts(page.exception)
     assert "16 images, 0 skipped" in texts(page.success)
     added = displayed(page.tabs[-1].label)
@@ -157,8 +160,8 @@ def test_an_uploaded_zip_is_scored_and_its_bad_files_skipped(page: AppTest, val_
     members = {f"ward/{('NORMAL', 'PNEUMONIA')[label]}/{path.name}": path.read_bytes() for path, label in chosen}
     members["ward/NORMAL/broken.jpeg"] = b"\xff\xd8\xff this is not a JPEG"
     members["ward/readme.txt"] = b"four images"
-    page.file_uploader(key="own_zip").set_value(("ward.zip", make_zip(members), "application/zip"))
-    page.button(key="score_zip").click().run()
+    page.file_uploader(key=state.OWN_ZIP).set_value(("ward.zip", make_zip(members), "application/zip"))
+    page.button(key=state.SCORE_ZIP).click().run()
     assert not page.exception, texts(page.exception)
     assert "Scored 'ward': 4 images, 2 skipped" in texts(page.success)
     assert page.tabs[-1].label == "ward"
@@ -176,8 +179,8 @@ def test_an_uploaded_zip_is_scored_and_its_bad_files_skipped(page: AppTest, val_
     ],
 )
 def test_malformed_archives_are_refused_with_a_message(page: AppTest, upload: bytes, message: str) -> None:
-    page.file_uploader(key="own_zip").set_value(("upload.zip", upload, "application/zip"))
-    page.button(key="score_zip").click().run()
+    page.file_uploader(key=state.OWN_ZIP).set_value(("upload.zip", upload, "application/zip"))
+    page.button(key=state.SCORE_ZIP).click().run()
     assert not page.exception, texts(page.exception)
     assert message in texts(page.error)
     assert "upload" not in [tab.label for tab in page.tabs]
@@ -188,8 +191,8 @@ def test_malformed_archives_are_refused_with_a_message(page: AppTest, upload: by
     [("/no/such/folder", "There is no folder"), ("model", "holds neither NORMAL/ and PNEUMONIA/")],
 )
 def test_unusable_folders_give_a_message(page: AppTest, folder: str, message: str) -> None:
-    page.text_input(key="own_folder").input(folder)
-    page.button(key="score_folder").click().run()
+    page.text_input(key=state.OWN_FOLDER).input(folder)
+    page.button(key=state.SCORE_FOLDER).click().run()
     assert not page.exception, texts(page.exception)
     assert message in texts(page.error)
 
@@ -203,7 +206,7 @@ def test_without_the_dataset_the_page_falls_back_to_the_bundled_samples(
     monkeypatch.setenv(ARTIFACTS_ENV, str(moved))
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=300)
     at.run()
-    at.switch_page(PAGE).run()
+    at.switch_page(MODEL_AND_DATA_PATH).run()
     assert not at.exception, texts(at.exception)
     notes = texts(at.info)
     assert "is not on this machine" in notes

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from model.dataset import CLASS_NAMES
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
 from model.inference import Classifier
 from tests.browser import (
     CHROMIUM,
@@ -35,9 +35,13 @@ from tests.conftest import PROJECT_ROOT
 from tests.inputs import REFERRAL_NOTE, Upload, make_zip, truncated
 from ui.text import WORD_JOINER
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}; install Debian's chromium and chromium-driver"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}; install Debian's chromium and chromium-driver"
+    ),
+]
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 SESSIONS = 4

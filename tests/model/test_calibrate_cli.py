@@ -12,12 +12,13 @@ import pytest
 
 from model.calibrate import BEFORE_SUFFIX
 from model.calibrate import main as calibrate_main
-from model.calibration import calibrated_probability, choose_threshold, file_list_digest, fit_temperature
+from model.calibration import choose_threshold, file_list_digest, fit_temperature
 from model.card import CARD_FILE, MODEL_FILE, VALIDATION_SCORES_FILE, read_card, read_scores
 from model.dataset import list_labelled_files
 from model.evaluate import EVALUATIONS_DIR, default_output
 from model.evaluate import main as evaluate_main
 from model.evaluation.metrics import binary_metrics
+from model.operating_point import calibrated_probability
 from tests.conftest import DATA_ROOT
 
 PER_CLASS = 20
@@ -50,7 +51,7 @@ def calibrated(site_folder, artifacts_dir, tmp_path_factory) -> tuple[Path, str]
 
 def test_the_new_version_records_data_date_previous_point_and_method(calibrated, site_folder, artifacts_dir):
     out, _ = calibrated
-    before, card = read_card(artifacts_dir), read_card(out)
+    before, card = read_card(artifacts_dir).to_json(), read_card(out).to_json()
     assert card["version"] != before["version"] and card["version"].startswith(before["version"].split("+")[0])
     point = card["operating_point"]
     files = [str(p.relative_to(site_folder)) for p in list_labelled_files(site_folder).paths
@@ -65,12 +66,12 @@ def test_the_new_version_records_data_date_previous_point_and_method(calibrated,
     assert point["previous"]["temperature"] == before["temperature"]
     assert card["target_sensitivity"] == TARGET
     assert (out / MODEL_FILE).read_bytes() == (artifacts_dir / MODEL_FILE).read_bytes(), "weights untouched"
-    assert read_card(artifacts_dir) == before, "the source model is left as it was"
+    assert read_card(artifacts_dir).to_json() == before, "the source model is left as it was"
 
 
 def test_operating_point_is_refitted_on_the_site_images(calibrated):
     out, _ = calibrated
-    card = read_card(out)
+    card = read_card(out).to_json()
     report = json.loads((out / EVALUATIONS_DIR / f"{Path(card['operating_point']['fitted_on']['folder']).name}.json")
                         .read_text())
     labels = np.array([row["label"] for row in report["scores"]])
@@ -85,13 +86,13 @@ def test_operating_point_is_refitted_on_the_site_images(calibrated):
 
 def test_before_after_and_cross_fitted_figures_carry_intervals(calibrated, site_folder):
     out, printed = calibrated
-    card = read_card(out)
+    card = read_card(out).to_json()
     assessment = card["operating_point"]["assessment"]
     for view in ("before", "after", "cross_fitted"):
         for name in ("auroc", "accuracy", "sensitivity", "specificity", "ece"):
             low, high = assessment[view]["intervals"][name]
             assert low <= assessment[view][name] <= high, (view, name)
-    assert assessment["before"]["threshold"] == read_card(out)["operating_point"]["previous"]["threshold"]
+    assert assessment["before"]["threshold"] == read_card(out).to_json()["operating_point"]["previous"]["threshold"]
     crossed = assessment["cross_fitted"]
     assert len(crossed["fold_thresholds"]) == crossed["folds"] * crossed["repeats"] and crossed["folds"] >= 2
     for words in ("before (threshold", "after, in-sample", "cross-fitted", "specificity", card["version"]):
@@ -102,7 +103,7 @@ def test_before_after_and_cross_fitted_figures_carry_intervals(calibrated, site_
 
 def test_stored_scores_are_reexpressed_at_the_new_operating_point(calibrated, artifacts_dir):
     out, _ = calibrated
-    card = read_card(out)
+    card = read_card(out).to_json()
     scores = read_scores(out / VALIDATION_SCORES_FILE)
     assert np.allclose(scores.probabilities, calibrated_probability(scores.logits, card["temperature"]), atol=1e-5)
     assert np.allclose(scores.logits, read_scores(artifacts_dir / VALIDATION_SCORES_FILE).logits)
@@ -115,8 +116,8 @@ def test_evaluate_uses_the_calibrated_version(calibrated, site_folder, tmp_path)
     report_path = tmp_path / "report.json"
     assert evaluate_main(["--data", str(site_folder), "--model", str(out), "--out", str(report_path)]) == 0
     report = json.loads(report_path.read_text())
-    assert report["threshold"] == read_card(out)["threshold"]
-    assert report["model_version"] == read_card(out)["version"]
+    assert report["threshold"] == read_card(out).point.threshold
+    assert report["model_version"] == read_card(out).version
 
 
 def test_a_folder_without_the_class_folders_is_refused(tmp_path, artifacts_dir, capsys):

@@ -7,15 +7,9 @@ import pytest
 from scipy.special import expit
 from sklearn.metrics import confusion_matrix
 
-from model.calibration import (
-    CROSS_FIT_FOLDS,
-    calibrated_probability,
-    choose_threshold,
-    cross_fit,
-    fit_temperature,
-    repeated_cross_fit,
-)
+from model.calibration import CROSS_FIT_FOLDS, choose_threshold, cross_fit, fit_temperature, repeated_cross_fit
 from model.evaluation.metrics import call_metrics
+from model.operating_point import calibrated_probability
 
 
 def test_fit_temperature_recovers_overconfidence():

@@ -18,7 +18,7 @@ from sklearn.metrics import (
 )
 
 from model.evaluate import main as evaluate_main
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
 from model.predict import main as predict_main
 from tests.conftest import VAL_DIR
 from tests.inputs import dicom_bytes

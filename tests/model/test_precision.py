@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.calibration import calibrated_probability
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
 from model.inference import load_classifier
+from model.operating_point import calibrated_probability
 from model.precision import AUTO, FLOAT32, MIXED_BFLOAT16, PRECISION_ENV, resolve_precision
 
 LOGIT_TOLERANCE = 0.1

@@ -16,11 +16,13 @@ from sklearn.metrics import roc_auc_score
 from model.card import CARD_FILE, MODEL_FILE, VALIDATION_SCORES_FILE, read_scores
 from model.dataset import list_labelled_files, load_model_inputs
 from model.evaluation.metrics import binary_metrics
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
 from model.inference import load_classifier
 from model.train import main as train_main
 from model.trust.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE, load_ood
 from tests.conftest import DATA_ROOT, PROJECT_ROOT
+
+pytestmark = pytest.mark.slow  # training runs
 
 CARD_KEYS = {
     "version", "trained_at", "image_size", "temperature", "threshold", "seed", "data", "hyperparameters",
@@ -84,11 +86,11 @@ def test_trained_in_bfloat16_but_saved_and_served_in_float32(trained):
 def test_written_scores_match_the_saved_model(trained, tiny_dataset):
     classifier = load_classifier(trained)
     scores = read_scores(trained / VALIDATION_SCORES_FILE)
-    assert len(scores.files) == classifier.card["validation_metrics"]["n"]
+    assert len(scores.files) == classifier.card.validation_metrics["n"]
     recomputed = [classifier.probability_of(read_image(tiny_dataset / f).pixels) for f in scores.files]
     assert np.allclose(recomputed, scores.probabilities, atol=1e-4)
     metrics = binary_metrics(scores.labels, scores.probabilities, classifier.threshold)
-    assert metrics["confusion_matrix"] == classifier.card["validation_metrics"]["confusion_matrix"]
+    assert metrics["confusion_matrix"] == classifier.card.validation_metrics["confusion_matrix"]
 
 
 def test_mirrored_strategy_trains_on_two_logical_cpus(tiny_dataset, tmp_path):

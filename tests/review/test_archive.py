@@ -10,7 +10,7 @@ from PIL import Image
 
 from model.errors import ImageInputError
 from model.evaluate import evaluate_archive
-from model.imaging.preprocessing import MAX_FILE_BYTES
+from model.imaging.decoded import MAX_FILE_BYTES
 from review.archive import ArchiveError, open_labelled_zip
 from tests.conftest import encode
 from tests.inputs import gradient, make_zip

@@ -78,6 +78,7 @@ def write_many(path: str, writer: str, start: multiprocessing.synchronize.Event)
         store.record(**read_of(index, writer))
 
 
+@pytest.mark.slow  # two processes importing the project
 def test_two_concurrent_writer_processes_lose_nothing(tmp_path):
     path = tmp_path / "audit.sqlite3"
     context = multiprocessing.get_context("spawn")

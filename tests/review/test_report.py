@@ -16,7 +16,9 @@ from matplotlib.font_manager import findfont, get_font
 from PIL import Image
 from skimage import data as samples
 
-from model.explain.explanations import LimeSettings, explain_with_lime, explanation_views, grad_cam
+from model.explain.grad_cam import grad_cam
+from model.explain.lime import LimeSettings, explain_with_lime
+from model.explain.views import explanation_views
 from model.trust.ood import load_ood
 from review.report import (
     A4_PORTRAIT,

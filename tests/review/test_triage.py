@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from skimage import data as samples
 
-from model.explain.explanations import DISPLAY_LONG_SIDE
+from model.explain.views import DISPLAY_LONG_SIDE
 from model.trust.ood import load_ood
 from model.trust.uncertainty import UNCERTAIN_LABEL
 from review.triage import (

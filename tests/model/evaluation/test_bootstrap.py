@@ -13,7 +13,8 @@ from model.evaluation.bootstrap import (
     weighted_auroc,
     weighted_ece,
 )
-from model.evaluation.metrics import binary_metrics, predicted_labels, reliability
+from model.evaluation.metrics import binary_metrics, reliability
+from model.operating_point import calls_at
 
 RNG = np.random.default_rng(7)
 LABELS = RNG.integers(0, 2, 240)
@@ -53,7 +54,7 @@ def test_resampling_draws_whole_patients():
 
 
 def test_intervals_hold_the_estimate_and_are_reproducible():
-    predictions = predicted_labels(PROBABILITIES, 0.5)
+    predictions = calls_at(PROBABILITIES, 0.5)
     groups = [str(i) for i in range(LABELS.size)]
     intervals = confidence_intervals(LABELS, PROBABILITIES, predictions, groups)
     point = binary_metrics(LABELS, PROBABILITIES, 0.5)
@@ -67,7 +68,7 @@ def test_intervals_hold_the_estimate_and_are_reproducible():
 
 def test_copies_of_one_patient_do_not_narrow_the_interval():
     """Five images of each patient carry the information of one: the interval must stay as wide."""
-    predictions = predicted_labels(PROBABILITIES, 0.5)
+    predictions = calls_at(PROBABILITIES, 0.5)
     patients = [str(i) for i in range(LABELS.size)]
     single = confidence_intervals(LABELS, PROBABILITIES, predictions, patients)
     copies = np.repeat(np.arange(LABELS.size), 5)

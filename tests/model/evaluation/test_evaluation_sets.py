@@ -25,10 +25,10 @@ REPORT = {
 def test_validation_set_matches_the_card_and_finds_its_images(artifacts_dir: Path) -> None:
     card = read_card(artifacts_dir)
     validation = validation_set(artifacts_dir, card)
-    counts = card["data"]["validation"]["counts"]
+    counts = card.data["validation"]["counts"]
     assert validation.scores.labels.tolist().count(0) == counts["NORMAL"]
     assert validation.scores.labels.tolist().count(1) == counts["PNEUMONIA"]
-    assert validation.model_version == card["version"]
+    assert validation.model_version == card.version
     assert validation.image_root is not None, "the dataset recorded in the card should be beside the project"
     assert validation.image_path(validation.scores.files[0]) is not None
 

@@ -1,6 +1,8 @@
 """LIME, Grad-CAM and their pictures, on the real trained model and real X-rays."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -8,23 +10,13 @@ from lime.lime_image import LimeImageExplainer
 from scipy.stats import spearmanr
 
 from model.dataset import list_labelled_files
-from model.explain.explanations import (
-    SEGMENTATION_PARAMETERS,
-    LimeExplanation,
-    LimeSettings,
-    agreement,
-    display_image,
-    explain_with_lime,
-    explanation_views,
-    grad_cam,
-    grad_cam_heatmap,
-    jaccard,
-    lime_heatmap,
-    segment,
-    stability,
-)
+from model.explain.agreement import agreement
 from model.explain.figures import GRAD_CAM_COLORBAR_LABEL, draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure
-from model.imaging.preprocessing import read_image
+from model.explain.grad_cam import grad_cam
+from model.explain.lime import SEGMENTATION_PARAMETERS, LimeExplanation, LimeSettings, explain_with_lime, segment
+from model.explain.stability import jaccard, stability
+from model.explain.views import display_image, explanation_views, grad_cam_heatmap, lime_heatmap
+from model.imaging.decode import read_image
 from model.inference import BATCH_SIZE, Classifier
 from tests.conftest import DATA_ROOT
 
@@ -74,7 +66,7 @@ def test_lime_fits_the_log_odds_so_a_saturated_call_keeps_its_explanation(classi
     factor and the fit stays as good. A linear model of the probability would
     see almost nothing move when regions are hidden and fit noise.
     """
-    sharp_card = {**classifier.card, "temperature": classifier.temperature / 20}
+    sharp_card = replace(classifier.card, point=replace(classifier.point, temperature=classifier.temperature / 20))
     sharp = Classifier(classifier.network, sharp_card, classifier.precision)
     probability = float(sharp.probabilities(model_input[np.newaxis])[0])
     assert abs(probability - 0.5) > 0.4999

@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.explain.explanations import explain_with_lime, grad_cam
 from model.explain.faithfulness import FaithfulnessCurves, deletion_insertion, neutral_image, random_importance
-from model.imaging.preprocessing import read_image
-from ui.diagnose import FAITHFULNESS_METHODS
+from model.explain.grad_cam import grad_cam
+from model.explain.lime import explain_with_lime
+from model.imaging.decode import read_image
+from ui.diagnose.faithfulness import FAITHFULNESS_METHODS
 
 STEPS = 20
 RANDOM_SEEDS = (0, 1, 2)

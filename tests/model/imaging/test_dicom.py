@@ -15,7 +15,7 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, JPEGLosslessSV1, RLELossless
 
 from model.errors import ImageInputError
-from model.imaging.preprocessing import decode_image, read_image
+from model.imaging.decode import decode_image, read_image
 from tests.conftest import encode
 from tests.inputs import dicom_bytes, gradient
 

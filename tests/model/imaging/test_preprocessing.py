@@ -16,7 +16,9 @@ from pydicom.data import get_testdata_file
 from pydicom.encaps import generate_frames
 
 from model.errors import ImageInputError
-from model.imaging.preprocessing import MIN_CROPPED_BORDER, crop_wide_border, decode_image, read_image, to_model_input
+from model.imaging.border import MIN_CROPPED_BORDER, crop_wide_border
+from model.imaging.decode import decode_image, read_image
+from model.imaging.preprocess import to_model_input
 from model.paths import PROJECT_ROOT
 from model.trust.uncertainty import uncertainty
 from tests.conftest import encode

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from model.explain.explanations import LimeSettings, explain_with_lime, explanation_views, grad_cam
-from model.imaging.preprocessing import decode_image, read_image
+from model.explain.grad_cam import grad_cam
+from model.explain.lime import LimeSettings, explain_with_lime
+from model.explain.views import explanation_views
+from model.imaging.decode import decode_image, read_image
 from model.trust.metadata import (
     AGE_OUTSIDE_TRAINING,
     LATERAL,

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from skimage import data as samples
 
-from model.card import MODEL_FILE, read_card, write_card
+from model.card import MODEL_FILE, ModelCard, read_card, write_card
 from model.dataset import CLASS_NAMES, training_splits
-from model.imaging.preprocessing import decode_image
+from model.imaging.decode import decode_image
 from model.trust.ood import (
     MAX_BLACK_FRACTION,
     MAX_WHITE_FRACTION,
@@ -20,7 +20,6 @@ from model.trust.ood import (
     OOD_SUMMARY_FILE,
     OodModel,
     assess,
-    colour_fraction,
     load_ood,
     main,
     pixel_reasons,
@@ -34,9 +33,14 @@ def ood(artifacts_dir) -> OodModel:
 
 
 def assess_upload(classifier, ood: OodModel, data: bytes):
-    """As the Diagnose page does: decode the bytes, measure colour on the bytes themselves."""
-    pixels = decode_image(data).pixels
-    return assess(classifier, ood, pixels, pixel_reasons(pixels, colour_fraction(data)))
+    """As the Diagnose page does: decode the bytes once, and judge the pixels with the colour decoding measured."""
+    image = decode_image(data)
+    return assess(classifier, ood, image.pixels, pixel_reasons(image.pixels, image.colour_fraction))
+
+
+def colour_fraction(data: bytes) -> float:
+    """The colour decoding measured on a file."""
+    return decode_image(data).colour_fraction
 
 
 def test_no_validation_original_is_flagged(classifier, ood, val_images):
@@ -84,11 +88,10 @@ def test_an_inverted_or_turned_xray_is_flagged_and_named(classifier, ood, xray_p
     assert any(named in reason for reason in result.reasons)
 
 
-def test_colour_is_measured_on_the_upload_bytes(xray_pixels):
+def test_colour_is_measured_on_the_file_as_decoded(xray_pixels):
     assert colour_fraction(encode(Image.fromarray(samples.coffee()), "JPEG")) > 0.5
     assert colour_fraction(encode(Image.fromarray(xray_pixels).convert("RGB"), "JPEG", quality=90)) == 0.0
     assert colour_fraction(encode(Image.fromarray(xray_pixels), "PNG")) == 0.0
-    assert colour_fraction(b"not an image") == 0.0
 
 
 @pytest.fixture
@@ -101,7 +104,7 @@ def small_dataset(tmp_path, val_images) -> Path:
     return tmp_path / "data"
 
 
-def copy_of_model(artifacts_dir: Path, target: Path, card: dict) -> Path:
+def copy_of_model(artifacts_dir: Path, target: Path, card: ModelCard) -> Path:
     target.mkdir()
     shutil.copyfile(artifacts_dir / MODEL_FILE, target / MODEL_FILE)
     write_card(card, target)
@@ -111,9 +114,9 @@ def copy_of_model(artifacts_dir: Path, target: Path, card: dict) -> Path:
 def test_the_cli_fits_the_detector_on_the_models_own_split(small_dataset, artifacts_dir, tmp_path):
     card = read_card(artifacts_dir)
     fit_files, val_files, _ = training_splits(
-        small_dataset, card["hyperparameters"]["validation_fraction"], card["seed"]
+        small_dataset, card.hyperparameters["validation_fraction"], card.seed
     )
-    card["data"]["train"]["counts"] = fit_files.class_counts()
+    card.data["train"]["counts"] = fit_files.class_counts()
     model_dir = copy_of_model(artifacts_dir, tmp_path / "model", card)
     assert main(["--data", str(small_dataset), "--model", str(model_dir)]) == 0
     fitted = load_ood(model_dir)

@@ -1,10 +1,12 @@
 """Test-time-shift uncertainty of the real model on real X-rays."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
 from model.imaging.shifts import contrast
 from model.inference import Classifier
 from model.trust.uncertainty import UNCERTAIN_LABEL, Uncertainty, uncertainties, uncertainty
@@ -39,14 +41,17 @@ def test_one_image_matches_the_batch(classifier, four_xrays, results):
     assert single.high == pytest.approx(results[2].high, abs=1e-5)
 
 
+def at_threshold(classifier: Classifier, threshold: float) -> Classifier:
+    return Classifier(classifier.network, replace(classifier.card, point=replace(classifier.point, threshold=threshold)))
+
+
 def test_a_threshold_inside_the_interval_marks_the_image_uncertain(classifier, four_xrays, results):
     inside = (results[0].low + results[0].high) / 2
-    moved = Classifier(classifier.network, {**classifier.card, "threshold": inside})
-    result = uncertainty(moved, four_xrays[0])
+    result = uncertainty(at_threshold(classifier, inside), four_xrays[0])
     assert result.straddles_threshold
     assert result.label == UNCERTAIN_LABEL
     for outside in (results[0].low / 2, (results[0].high + 1) / 2):
-        result = uncertainty(Classifier(classifier.network, {**classifier.card, "threshold": outside}), four_xrays[0])
+        result = uncertainty(at_threshold(classifier, outside), four_xrays[0])
         assert not result.straddles_threshold
         assert result.label == ""
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from model.card import MODEL_FILE
-from model.dataset import image_files
-from model.imaging.preprocessing import read_image
+from model.imaging.decode import read_image
+from model.imaging.formats import image_files
 from model.trust.metadata import AGE_OUTSIDE_TRAINING, LATERAL
 from model.trust.ood import load_ood
 from model.trust.view_checks import (
@@ -44,6 +44,7 @@ def test_the_committed_probes_record_how_they_were_fitted_and_how_well_they_held
     assert summary[AGE_OUTSIDE_TRAINING]["positives_flagged_leave_one_out"] >= 0.6
 
 
+@pytest.mark.slow  # 21 full-resolution X-rays through the whole triage
 def test_pediatric_originals_pass_and_lateral_views_are_flagged(classifier, artifacts_dir, probes, val_images):
     files = [(path.name, path.read_bytes()) for path, _ in val_images]
     laterals = image_files(OTHER_XRAYS / "lateral")[:5]
@@ -74,6 +75,7 @@ def test_a_probe_limit_flags_at_most_the_allowed_share_of_later_pediatric_xrays(
     assert image_flags([probe], np.zeros((1, 8))) == []
 
 
+@pytest.mark.slow  # 20 full-resolution adult X-rays through the whole triage
 def test_a_dicom_header_age_is_not_repeated_by_the_image_check(classifier, probes):
     """An adult the pixels already betray, with PatientAge in its header: one age flag, the header's."""
     adults = [(path.name, path.read_bytes()) for path in image_files(OTHER_XRAYS / "adult_frontal")]

@@ -5,7 +5,7 @@ decoder can still read (16-bit, RGBA, CMYK, MONOCHROME1, exactly 100
 megapixels) gets a result and, where decoding changed something, a note.
 Never an exception, and the same session then gives a good X-ray its result.
 Plain-text and zip files with their own extensions are stopped by the
-browser's uploader before the app sees them; test_e2e_browser.py covers
+browser's uploader before the app sees them; tests/e2e/test_browser.py covers
 that, so here they come named like images, as a misnamed file would.
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from model.dataset import CLASS_NAMES
-from model.imaging.preprocessing import MAX_PIXELS, read_image
+from model.imaging.decode import read_image
+from model.imaging.decoded import MAX_PIXELS
 from model.inference import Classifier
 from tests.browser import shown_percent
 from tests.conftest import PROJECT_ROOT, displayed, encode
@@ -38,8 +39,11 @@ from tests.inputs import (
     sixteen_bit_png,
     truncated,
 )
+from ui import state
+from ui.pages import DIAGNOSE_PATH
 
-DIAGNOSE_PAGE = "pages/diagnose.py"
+pytestmark = pytest.mark.slow  # the real app under AppTest
+
 SIDE_AT_LIMIT = 10_000
 # 16-bit, RGBA and MONOCHROME1 are lossless; CMYK is a second JPEG encoding.
 PROBABILITY_TOLERANCE = 0.02
@@ -106,13 +110,13 @@ def app(artifacts_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("XRAY_AUDIT_DB", str(tmp_path / "audit.sqlite3"))
     test = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
     test.run()
-    test.switch_page(DIAGNOSE_PAGE).run()
+    test.switch_page(DIAGNOSE_PATH).run()
     assert not test.exception
     return test
 
 
 def upload(app: AppTest, file: Upload) -> AppTest:
-    app.file_uploader(key="diagnose_uploads").set_value(file.for_app_test())
+    app.file_uploader(key=state.UPLOADS).set_value(file.for_app_test())
     return app.run()
 
 

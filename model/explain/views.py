@@ -1,0 +1,146 @@
+"""The pictures of an explanation, drawn on the uploaded X-ray at its own aspect, and how to read them.
+
+LIME and Grad-CAM work on the square model input; their maps are resized from
+the square back to the display size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import Normalize
+from skimage.segmentation import mark_boundaries
+
+from model.explain.agreement import Agreement, agreement
+from model.explain.lime import LimeExplanation
+
+DISPLAY_LONG_SIDE = 640
+LIME_COLORMAP = "PiYG"
+GRAD_CAM_COLORMAP = "turbo"
+SUPPORT_COLOR = (0.1, 0.8, 0.2)
+OPPOSE_COLOR = (0.9, 0.1, 0.1)
+BOUNDARY_COLOR = (1.0, 0.85, 0.0)
+DIMMED = 0.25
+TINT_OPACITY = 0.45
+HOW_TO_READ = (
+    "LIME hides groups of regions many times and fits a linear model of how the "
+    "log-odds change: green regions raise the odds of the class shown, pink or red ones lower them (a weight "
+    "of +0.7 multiplies the odds by about 2). "
+    "Grad-CAM shows, coarsely, where the network's last convolutional layer responds in favour of that class. "
+    "Both describe the model, not the disease: where they fall on the lungs the call is easier to trust; "
+    "marks, labels or borders lighting up are a reason for doubt."
+)
+
+
+def display_shape(height: int, width: int, long_side: int = DISPLAY_LONG_SIDE) -> tuple[int, int]:
+    """The uploaded image's own aspect, no larger than `long_side`."""
+    scale = min(1.0, long_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def to_display(values: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """Stretch a square map of the model input back to the X-ray's own shape."""
+    interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    resized = cv2.resize(values.astype(np.float32), (shape[1], shape[0]), interpolation=interpolation)
+    return resized.astype(values.dtype) if nearest else resized
+
+
+def display_image(pixels: np.ndarray, long_side: int = DISPLAY_LONG_SIDE) -> np.ndarray:
+    """The uploaded X-ray as RGB in [0, 1], at its own aspect."""
+    height, width = display_shape(*pixels.shape, long_side)
+    gray = cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    return np.repeat(gray[..., np.newaxis], 3, axis=2)
+
+
+def boundaries_image(xray: np.ndarray, explanation: LimeExplanation) -> np.ndarray:
+    segments = to_display(explanation.segments, xray.shape[:2], nearest=True)
+    return mark_boundaries(xray, segments, color=BOUNDARY_COLOR)
+
+
+def top_regions_image(xray: np.ndarray, explanation: LimeExplanation, label: int, count: int) -> np.ndarray:
+    """The regions that most support `label` at full brightness, the rest dimmed."""
+    mask = to_display(explanation.mask(explanation.supporting_regions(label, count)), xray.shape[:2], nearest=True)
+    shown = np.where(mask[..., np.newaxis], xray, xray * DIMMED)
+    return mark_boundaries(shown, mask.astype(np.int32), color=BOUNDARY_COLOR)
+
+
+def pros_cons_image(xray: np.ndarray, explanation: LimeExplanation, label: int, count: int) -> np.ndarray:
+    """The strongest regions tinted green where they support `label` and red where they oppose it."""
+    regions = explanation.strongest_regions(label, count)
+    sign = np.zeros(explanation.region_count)
+    sign[regions] = np.sign(explanation.weights[label][regions])
+    sign_map = to_display(sign[explanation.segments], xray.shape[:2], nearest=True)
+    tint = np.zeros_like(xray)
+    tint[sign_map > 0] = SUPPORT_COLOR
+    tint[sign_map < 0] = OPPOSE_COLOR
+    tinted = np.where((sign_map != 0)[..., np.newaxis], (1 - TINT_OPACITY) * xray + TINT_OPACITY * tint, xray)
+    return mark_boundaries(tinted, sign_map.astype(np.int32), color=BOUNDARY_COLOR)
+
+
+def symmetric_norm(values: np.ndarray) -> Normalize:
+    """A colour scale centred on zero, so white means 'no effect' whatever the sign of the extremes."""
+    limit = float(np.max(np.abs(values))) or 1.0
+    return Normalize(-limit, limit)
+
+
+def heatmap_overlay(
+    xray: np.ndarray, values: np.ndarray, colormap: str, norm: Normalize, opacity: float
+) -> np.ndarray:
+    """Alpha-blend a coloured map (already at display size) onto the X-ray."""
+    colors = colormaps[colormap](norm(values))[..., :3]
+    return np.clip((1 - opacity) * xray + opacity * colors, 0.0, 1.0)
+
+
+def lime_heatmap(
+    xray: np.ndarray, explanation: LimeExplanation, label: int, opacity: float
+) -> tuple[np.ndarray, Normalize]:
+    """Every region's weight for `label`, and the symmetric scale it was drawn with."""
+    weights = to_display(explanation.weight_map(label), xray.shape[:2], nearest=True)
+    norm = symmetric_norm(explanation.weights[label])
+    return heatmap_overlay(xray, weights, LIME_COLORMAP, norm, opacity), norm
+
+
+def grad_cam_heatmap(xray: np.ndarray, cam: np.ndarray, opacity: float) -> tuple[np.ndarray, Normalize]:
+    norm = Normalize(0.0, 1.0)
+    return heatmap_overlay(xray, to_display(cam, xray.shape[:2]), GRAD_CAM_COLORMAP, norm, opacity), norm
+
+
+@dataclass
+class ExplanationViews:
+    """The pictures of one explanation for one class, RGB in [0, 1] at the X-ray's display size."""
+
+    label: int
+    regions_shown: int
+    xray: np.ndarray
+    boundaries: np.ndarray
+    top_regions: np.ndarray
+    pros_cons: np.ndarray
+    lime_heatmap: np.ndarray
+    lime_norm: Normalize
+    grad_cam_heatmap: np.ndarray
+    grad_cam_norm: Normalize
+    agreement: Agreement
+
+
+def explanation_views(
+    pixels: np.ndarray, explanation: LimeExplanation, cam: np.ndarray, label: int, count: int, opacity: float
+) -> ExplanationViews:
+    """Everything the page and the report draw, from one LIME run and one Grad-CAM of `label`."""
+    xray = display_image(pixels)
+    lime_overlay, lime_norm = lime_heatmap(xray, explanation, label, opacity)
+    cam_overlay, cam_norm = grad_cam_heatmap(xray, cam, opacity)
+    return ExplanationViews(
+        label=label,
+        regions_shown=count,
+        xray=xray,
+        boundaries=boundaries_image(xray, explanation),
+        top_regions=top_regions_image(xray, explanation, label, count),
+        pros_cons=pros_cons_image(xray, explanation, label, count),
+        lime_heatmap=lime_overlay,
+        lime_norm=lime_norm,
+        grad_cam_heatmap=cam_overlay,
+        grad_cam_norm=cam_norm,
+        agreement=agreement(explanation, cam, label, count),
+    )

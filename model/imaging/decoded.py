@@ -1,0 +1,72 @@
+"""What every decoder returns, and the limits every decoder holds a file to before decoding its pixels."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.errors import ImageInputError
+from model.trust.metadata import DicomMetadata
+
+MIN_SIDE = 64
+MAX_PIXELS = 100_000_000
+# No radiograph file is larger than its pixels at 16 bits, uncompressed (200 MB
+# at the pixel limit): anything bigger is refused before it is parsed.
+MAX_FILE_BYTES = 2 * MAX_PIXELS
+
+
+@dataclass
+class DecodedImage:
+    """A grayscale X-ray at its source resolution, with what decoding had to do and what it saw on the way.
+
+    colour_fraction is the share of strongly coloured pixels in the file as
+    stored (0 for grayscale files and DICOMs): the pixels keep only grey
+    levels, so the out-of-distribution check reads it here.
+    """
+
+    pixels: np.ndarray
+    source_format: str
+    notes: list[str] = field(default_factory=list)
+    metadata: DicomMetadata | None = None  # a DICOM's header fields; JPEG and PNG carry none
+    colour_fraction: float = 0.0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.pixels.shape[0], self.pixels.shape[1]
+
+
+def file_label(name: str) -> str:
+    """How messages name the file."""
+    return f"'{name}'" if name else "The file"
+
+
+def check_file_bytes(size: int, name: str) -> None:
+    """Refuse a file (or an archive member, from its declared size) larger than any radiograph, unread."""
+    if size > MAX_FILE_BYTES:
+        raise ImageInputError(
+            f"{file_label(name)} is {size / 1e6:,.0f} MB, far more than any radiograph "
+            f"(at most {MAX_FILE_BYTES / 1e6:,.0f} MB); it was not read."
+        )
+
+
+def check_size(width: int, height: int, name: str) -> None:
+    """Refuse an image too large to decode safely or too small to judge, from the size its header declares."""
+    if width * height > MAX_PIXELS:
+        raise ImageInputError(
+            f"{file_label(name)} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"images over {MAX_PIXELS // 1_000_000} megapixels are refused. Export a smaller copy."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageInputError(
+            f"{file_label(name)} is only {width}x{height} pixels; at least {MIN_SIDE} pixels a side "
+            "are needed to judge a chest X-ray."
+        )
+
+
+def to_uint8(values: np.ndarray) -> np.ndarray:
+    """Stretch a high-bit-depth image to 8 bits over its own range."""
+    values = values.astype(np.float64)
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.uint8)
+    return np.round((values - low) * (255.0 / (high - low))).astype(np.uint8)

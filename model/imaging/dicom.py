@@ -1,0 +1,158 @@
+"""Decode a single-frame DICOM radiograph to 8-bit grey levels, as a reader's viewer would show it.
+
+The modality LUT and the first usable VOI mapping are applied, MONOCHROME1 is
+inverted so bone is bright, and what real PACS files get wrong (empty VOI
+LUTs, zero-width windows, no file header) is worked around with a note.
+"""
+from __future__ import annotations
+
+import functools
+import io
+
+import cv2
+import numpy as np
+import pydicom
+from pydicom.datadict import dictionary_has_tag
+from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
+from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing, get_decoder
+
+from model.errors import ImageInputError
+from model.imaging.decoded import DecodedImage, check_size, file_label, to_uint8
+from model.imaging.formats import DICOM, UPLOAD_ADVICE, has_dicom_prefix, starts_like_a_dataset
+from model.trust.metadata import read_metadata
+
+
+def _as_list(value: object) -> list:
+    """A DICOM element value that may be single- or multi-valued, as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, MultiValue | list | tuple) else [value]
+
+
+def _apply_first_valid_voi(values: np.ndarray, dataset: pydicom.Dataset, notes: list[str]) -> np.ndarray:
+    """The first VOI mapping that works: a VOI LUT with data, then each window of positive width, else none.
+
+    Files from real PACS carry empty VOI LUT sequences, windows of width 0 or
+    LUT descriptors pydicom cannot use; such a mapping is skipped, with a note,
+    rather than refusing the image.
+    """
+    # (what it is, why it is unusable or None, how to apply it), in the order DICOM prefers them.
+    mappings = [
+        ("VOI LUT", None if "LUTData" in item and "LUTDescriptor" in item else "an empty VOI LUT",
+         functools.partial(apply_voi, values, dataset, index))
+        for index, item in enumerate(dataset.get("VOILUTSequence") or [])
+    ] + [
+        ("window", None if _is_positive(width) else f"a window of width {width}",
+         functools.partial(apply_windowing, values, dataset, index))
+        for index, width in enumerate(_as_list(dataset.get("WindowWidth")))
+    ]
+    skipped: list[str] = []
+    for kind, unusable, apply in mappings:
+        if unusable:
+            skipped.append(unusable)
+            continue
+        try:
+            mapped = apply()
+        except (ValueError, TypeError, IndexError, AttributeError, KeyError):
+            skipped.append(f"a {kind} that cannot be applied")
+            continue
+        notes.append(f"DICOM {kind} applied." + _skipped_note(skipped))
+        return mapped
+    if skipped:
+        notes.append("No usable DICOM window: the image is shown over its full range." + _skipped_note(skipped))
+    return values
+
+
+def _can_decode(syntax: pydicom.uid.UID) -> bool:
+    """A pixel-data plugin for this transfer syntax is installed (requirements.txt pins pylibjpeg's)."""
+    try:
+        return bool(get_decoder(syntax).is_available)
+    except NotImplementedError:
+        return False
+
+
+def _is_positive(value: object) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def _skipped_note(skipped: list[str]) -> str:
+    return f" Skipped {', '.join(skipped)}." if skipped else ""
+
+
+def _not_dicom(name: str) -> ImageInputError:
+    return ImageInputError(
+        f"{file_label(name)} is not a DICOM file (no DICOM header or standard elements); {UPLOAD_ADVICE}"
+    )
+
+
+def _syntax_as_read(dataset: pydicom.Dataset) -> pydicom.uid.UID:
+    """The transfer syntax of a bare data set (no file meta), from how pydicom found it encoded."""
+    implicit, little = dataset.original_encoding
+    if implicit:
+        return pydicom.uid.ImplicitVRLittleEndian
+    return pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian
+
+
+def decode_dicom(data: bytes, name: str) -> DecodedImage:
+    """The radiograph of a DICOM file; ImageInputError for anything else, saying what the file holds instead."""
+    if not (has_dicom_prefix(data) or starts_like_a_dataset(data)):
+        raise _not_dicom(name)
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data), force=True)
+    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ImageInputError(f"{file_label(name)} is not a readable DICOM file ({error}).") from error
+    if not has_dicom_prefix(data) and not any(dictionary_has_tag(tag) for tag in dataset.keys()):  # noqa: SIM118 - a Dataset iterates over elements
+        # Read with force=True, any bytes parse as a few unknown elements; a real file has standard ones.
+        raise _not_dicom(name)
+    notes: list[str] = []
+    if "TransferSyntaxUID" not in dataset.file_meta:
+        dataset.file_meta.TransferSyntaxUID = _syntax_as_read(dataset)
+        notes.append(f"DICOM without a file header: read as {dataset.file_meta.TransferSyntaxUID.name}.")
+    if "PixelData" not in dataset:
+        raise ImageInputError(
+            f"{file_label(name)} is a DICOM file without pixel data (perhaps a report or structured document)."
+        )
+    try:
+        rows, columns = int(dataset.Rows), int(dataset.Columns)
+    except (AttributeError, TypeError, ValueError) as error:
+        raise ImageInputError(f"{file_label(name)} is a DICOM file without valid image dimensions.") from error
+    check_size(columns, rows, name)
+    frames = int(getattr(dataset, "NumberOfFrames", 1) or 1)
+    if frames > 1:
+        raise ImageInputError(
+            f"{file_label(name)} holds {frames} frames (a series or cine loop); upload a single radiograph."
+        )
+    try:
+        raw = dataset.pixel_array
+    except (NotImplementedError, RuntimeError) as error:
+        syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
+        described = f"{syntax.name} ({syntax})" if syntax is not None else "its transfer syntax"
+        if syntax is not None and _can_decode(syntax):
+            raise ImageInputError(
+                f"{file_label(name)} uses {described}, but its compressed pixel data could not be decoded: "
+                "it is damaged or not what the header declares."
+            ) from error
+        raise ImageInputError(
+            f"{file_label(name)} uses {described}, which cannot be decoded here; "
+            "export it uncompressed or as PNG."
+        ) from error
+    except (ValueError, AttributeError, KeyError, TypeError, EOFError, OSError) as error:
+        raise ImageInputError(f"{file_label(name)} has DICOM pixel data that cannot be read ({error}).") from error
+    metadata = read_metadata(dataset)
+    photometric = str(getattr(dataset, "PhotometricInterpretation", "MONOCHROME2")).upper()
+    if raw.ndim == 3:
+        if raw.shape[-1] not in (3, 4):
+            raise ImageInputError(f"{file_label(name)} has DICOM pixel data of unexpected shape {raw.shape}.")
+        raw = cv2.cvtColor(to_uint8(raw[..., :3]), cv2.COLOR_RGB2GRAY)
+        notes.append(f"Colour DICOM ({photometric}) converted to grayscale.")
+        return DecodedImage(raw, DICOM.name, notes, metadata)
+    values = apply_modality_lut(raw, dataset)
+    pixels = to_uint8(_apply_first_valid_voi(values, dataset, notes))
+    if photometric == "MONOCHROME1":
+        pixels = 255 - pixels
+        notes.append("MONOCHROME1 DICOM inverted so bone is bright.")
+    return DecodedImage(pixels, DICOM.name, notes, metadata)

@@ -1,0 +1,44 @@
+"""What the Diagnose page's AppTest modules share: the app opened on the Diagnose page, its own audit trail, uploads."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import PROJECT_ROOT
+from ui import state
+from ui.pages import DIAGNOSE_PATH
+
+
+@pytest.fixture
+def audit_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "audit.sqlite3"
+    monkeypatch.setenv("XRAY_AUDIT_DB", str(path))
+    return path
+
+
+def open_app(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("XRAY_MODEL_DIR", str(model_dir))
+    test = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    test.run()
+    test.switch_page(DIAGNOSE_PATH).run()
+    assert not test.exception
+    return test
+
+
+@pytest.fixture
+def app(artifacts_dir: Path, audit_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    return open_app(artifacts_dir, monkeypatch)
+
+
+def upload(app: AppTest, *paths_or_files) -> AppTest:
+    files = [
+        (item.name, item.read_bytes(), "image/jpeg") if isinstance(item, Path) else item for item in paths_or_files
+    ]
+    app.file_uploader(key=state.UPLOADS).set_value(files)
+    return app.run()
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}

@@ -1,0 +1,87 @@
+"""Scoring the clinician's own labelled set, a folder or a zip, as one more evaluation set for this session."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from model.dataset import resolve_evaluation_folder
+from model.evaluate import evaluate_archive, evaluate_folder
+from model.evaluation.data_summary import PROJECT_ROOT
+from model.evaluation.sets import unique_name
+from review.archive import ArchiveError, open_labelled_zip
+from ui import state
+from ui.copy import OWN_DATA_INTRO
+from ui.progress import in_line
+from ui.resources import classifier
+from ui.text import plain
+
+
+def score(evaluate: Callable[[Callable[[int, int], None]], dict], taken: list[str]) -> None:
+    """Score a labelled set in the shared lane, behind other sessions' work, and keep it for this session."""
+    def scored(progress: Callable[[float], None]) -> dict:
+        return evaluate(lambda done, total: progress(done / total))
+
+    try:
+        report = in_line("Scoring the labelled images…", scored)
+    except (FileNotFoundError, ValueError) as error:
+        st.error(plain(str(error)))
+        return
+    report["name"] = unique_name(report["name"], taken)
+    st.session_state.setdefault(state.OWN_EVALUATIONS, []).append(report)
+    st.session_state[state.OWN_EVALUATION_NOTICE] = (
+        f"Scored '{report['name']}': {report['n']} images, {len(report['skipped'])} skipped. It is now a tab "
+        "under Performance and a choice in the threshold explorer and calibration."
+    )
+    st.rerun()
+
+
+def score_folder(text: str, taken: list[str]) -> None:
+    """A relative path is read from the project's root, where the app runs."""
+    path = Path(text).expanduser()
+    path = path if path.is_absolute() else PROJECT_ROOT / path
+    if not path.is_dir():
+        st.error(plain(f"There is no folder '{text}' on this machine."))
+        return
+    try:
+        folder = resolve_evaluation_folder(path)
+    except FileNotFoundError as error:
+        st.error(plain(str(error)))
+        return
+    score(lambda progress: evaluate_folder(classifier(), folder, progress), taken)
+
+
+def score_archive(upload: UploadedFile, taken: list[str]) -> None:
+    """An uploaded zip is read member by member from memory; nothing is written to disk."""
+    try:
+        archive = open_labelled_zip(upload.getvalue(), upload.name)
+    except ArchiveError as error:
+        st.error(plain(str(error)))
+        return
+    score(lambda progress: evaluate_archive(classifier(), archive, progress), taken)
+
+
+def own_data_section(taken: list[str]) -> None:
+    """`taken` are the names in use, so a new set gets a name of its own."""
+    st.header("Evaluate your own data")
+    st.markdown(OWN_DATA_INTRO)
+    if state.OWN_EVALUATION_NOTICE in st.session_state:
+        st.success(plain(st.session_state.pop(state.OWN_EVALUATION_NOTICE)))
+    from_folder, from_zip = st.columns(2)
+    with from_folder:
+        text = st.text_input("Labelled folder on this machine", key=state.OWN_FOLDER,
+                             placeholder="/path/to/folder with NORMAL/ and PNEUMONIA/")
+        if st.button("Score folder", key=state.SCORE_FOLDER):
+            if text.strip():
+                score_folder(text.strip(), taken)
+            else:
+                st.error("Enter the path of a labelled folder first.")
+    with from_zip:
+        upload = st.file_uploader("…or a zip holding NORMAL/ and PNEUMONIA/", type=["zip"], key=state.OWN_ZIP)
+        if st.button("Score archive", key=state.SCORE_ZIP):
+            if upload is not None:
+                score_archive(upload, taken)
+            else:
+                st.error("Choose a zip file first.")

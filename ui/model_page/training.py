@@ -1,0 +1,27 @@
+"""How the model was trained: the curves per epoch and which epoch's weights were kept, and why."""
+from __future__ import annotations
+
+import streamlit as st
+
+from model.card import ModelCard
+from model.dataset import counts_phrase
+from ui.model_page import charts
+
+
+def training_section(model_card: ModelCard) -> None:
+    st.header("Training")
+    hyper = model_card.hyperparameters
+    st.plotly_chart(
+        charts.training_curves_figure(model_card.history, hyper.get("best_epoch")), key="training_curves"
+    )
+    selection = hyper["epoch_selection"]
+    st.caption(
+        "Loss, accuracy (at logit 0) and AUROC after each epoch on the augmented, class-weighted training images "
+        f"and on the validation images; AUROC also on the selection set `{selection['data']}`, scored, never trained on."
+    )
+    st.markdown(
+        f"{hyper['epochs_run']} of at most {hyper['epochs_max']} epochs; the weights kept are those of epoch "
+        f"{hyper['best_epoch']}, {selection['rule']} (`{selection['data']}`: {counts_phrase(selection['counts'])}). "
+        f"Wall time {model_card.training_wall_time_seconds / 60:.1f} "
+        "min on the machine that trained it."
+    )

@@ -1,0 +1,19 @@
+"""The app's pages, defined once: the router lists them, and a page that sends the user to another uses them."""
+from __future__ import annotations
+
+import streamlit as st
+
+# Relative to app.py, as st.Page and AppTest.switch_page take them.
+DIAGNOSE_PATH = "pages/diagnose.py"
+MODEL_AND_DATA_PATH = "pages/model_and_data.py"
+DIAGNOSE_TITLE = "Diagnose"
+MODEL_AND_DATA_TITLE = "Model & data"
+
+
+def diagnose() -> st.Page:
+    """Built on every run: st.Page finds its file through the running script's context."""
+    return st.Page(DIAGNOSE_PATH, title=DIAGNOSE_TITLE, icon="🔎", default=True)
+
+
+def model_and_data() -> st.Page:
+    return st.Page(MODEL_AND_DATA_PATH, title=MODEL_AND_DATA_TITLE, icon="📊")

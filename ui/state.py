@@ -1,0 +1,55 @@
+"""Every st.session_state key of the app, named once, so that pages, panels and tests cannot drift apart.
+
+A widget's value lives in st.session_state under its key, so widget keys are listed too. Keys that
+end in "_" are prefixes: for_image adds the image, so that each image keeps its own answers.
+"""
+from __future__ import annotations
+
+IMAGE_KEY_CHARS = 12
+
+# Handed from one page to another.
+REVIEW_PATH = "review_path"  # a file another page asks Diagnose to open, once
+
+# Diagnose: where the files come from.
+UPLOADS = "diagnose_uploads"
+SAMPLE = "diagnose_sample"
+SOURCE = "diagnose_source"  # the source the user touched last
+PINNED_FILE = "diagnose_pinned_file"  # (name, bytes) of the file opened for review
+TRIAGE_SELECTION = "triage_"  # + the batch
+
+# Diagnose: one image's panels.
+IDENTIFIERS_SHOWN = "identifiers_"
+EVIDENCE_CLASS = "evidence_"  # + the image's whole digest
+HEATMAP_OPACITY = "heatmap_opacity"
+LIME_ALGORITHM = "lime_algorithm"
+LIME_SAMPLES = "lime_samples"
+LIME_REGIONS = "lime_regions"
+LIME_SEED = "lime_seed"
+STABILITY_BUTTON = "stability_"
+STABILITY_CHECKED = "stability_checked"  # the views whose stability was asked for
+FAITHFULNESS_OPEN = "faithfulness_open"
+AUDIT_READ = "audit_read_"
+AUDIT_NOTE = "audit_note_"
+AUDIT_OUTCOME = "audit_outcome_"  # what Save did, shown once under the form
+
+# Model & data.
+EXPLORER_SET = "explorer_set"
+EXPLORER_THRESHOLD = "explorer_threshold"
+CALIBRATION_SET = "calibration_set"
+EXPLAIN_ERROR = "review_"  # + the misclassified file
+OWN_FOLDER = "own_folder"
+SCORE_FOLDER = "score_folder"
+OWN_ZIP = "own_zip"
+SCORE_ZIP = "score_zip"
+OWN_EVALUATIONS = "own_evaluations"  # reports of the sets scored in this session
+OWN_EVALUATION_NOTICE = "own_evaluation_notice"
+
+
+def lime_parameter(algorithm: str) -> str:
+    """One key per algorithm: each segmentation knob keeps its own value when the algorithm changes."""
+    return f"lime_{algorithm}_parameter"
+
+
+def for_image(prefix: str, digest: str) -> str:
+    """The key `prefix` for one image (or batch), from the start of its SHA-256 digest."""
+    return prefix + digest[:IMAGE_KEY_CHARS]
