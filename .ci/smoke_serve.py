@@ -14,6 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from review.audit import AUDIT_DB_ENV
 from tests.browser import answers, launch_chromium, open_diagnose, raise_on_exception, streamlit_server
 
 
@@ -21,7 +22,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="smoke_serve_") as scratch:
         log = Path(scratch) / "streamlit.log"
         try:
-            with streamlit_server(log, {"XRAY_AUDIT_DB": str(Path(scratch) / "audit.sqlite3")}, ("streamlit",)) as server:
+            with streamlit_server(log, {AUDIT_DB_ENV: str(Path(scratch) / "audit.sqlite3")}, ("streamlit",)) as server:
                 if answers(f"{server.url}/") is None:
                     raise RuntimeError(f"{server.url}/ did not answer 200")
                 with sync_playwright() as playwright:

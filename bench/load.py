@@ -25,6 +25,8 @@ from playwright.sync_api import sync_playwright
 from bench.common import PROJECT_ROOT, bench_parser, report
 from model.card import read_card
 from model.dataset import list_labelled_files
+from model.paths import ARTIFACTS_ENV
+from review.audit import AUDIT_DB_ENV
 from tests.browser import (
     CALL_SHOWN,
     EXPLANATION_IMAGES,
@@ -82,7 +84,7 @@ def main() -> None:
     paths = [originals[0 if args.same else index % len(originals)] for index in range(args.sessions)]
     with tempfile.TemporaryDirectory(prefix="load_bench_") as scratch:
         folder = Path(scratch)
-        env = {"XRAY_MODEL_DIR": str(args.model.resolve()), "XRAY_AUDIT_DB": str(folder / "audit.sqlite3")}
+        env = {ARTIFACTS_ENV: str(args.model.resolve()), AUDIT_DB_ENV: str(folder / "audit.sqlite3")}
         with streamlit_server(folder / "streamlit.log", env) as server, sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             warm = open_diagnose(browser, server.url)  # the first session pays for loading the model

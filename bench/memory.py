@@ -28,6 +28,8 @@ from bench.common import PROJECT_ROOT, bench_parser, report
 from model.card import read_card
 from model.dataset import list_labelled_files
 from model.imaging.decode import read_image
+from model.paths import ARTIFACTS_ENV
+from review.audit import AUDIT_DB_ENV
 from tests.browser import launch_chromium, open_diagnose, remove_uploads, streamlit_server, upload, wait_for_result
 
 MIB = 2**20
@@ -70,7 +72,7 @@ def main() -> None:
         folder = Path(scratch)
         uploads = distinct_uploads(data_root / "val", args.uploads, folder)
         large = distinct_uploads(data_root / "val", args.large, folder, LARGE_SIDE)
-        env = {"XRAY_MODEL_DIR": str(args.model.resolve()), "XRAY_AUDIT_DB": str(folder / "audit.sqlite3")}
+        env = {ARTIFACTS_ENV: str(args.model.resolve()), AUDIT_DB_ENV: str(folder / "audit.sqlite3")}
         with streamlit_server(folder / "streamlit.log", env) as server, sync_playwright() as playwright:
             started = server.rss_bytes()
             browser = launch_chromium(playwright)

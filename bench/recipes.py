@@ -33,14 +33,15 @@ def recipe_row(label: str, artifacts_dir: str, data_root: Path) -> str:
     scores, _ = score_folder(classifier, data_root / CALIBRATION_FOLDER)
     labels, logits = scores.labels, scores.logits
     groups = [patient_of(file) for file in scores.files]
-    ranking = call_metrics(labels, logits, logits >= 0)
-    ranking["intervals"] = confidence_intervals(labels, calibrated_probability(logits, 1.0), calls_at(logits, 0.0), groups)
+    calls = calls_at(logits, 0.0)
+    ranking = call_metrics(labels, logits, calls)
+    ranking["intervals"] = confidence_intervals(labels, calibrated_probability(logits, 1.0), calls, groups)
     cells = [f"{label:<34}", f"{with_interval(ranking, 'auroc'):<22}"]
     for target in TARGETS:
         threshold = choose_threshold(logits, labels, target)
         crossed = repeated_cross_fit(logits, labels, groups, target)
         cells.append(
-            f"{np.mean(logits[labels == 0] < threshold):.3f}  "
+            f"{np.mean(calls_at(logits[labels == 0], threshold) == 0):.3f}  "
             f"{np.mean(crossed.call_rates[labels == 1]):.3f}/{1 - np.mean(crossed.call_rates[labels == 0]):.3f}"
         )
     ece = reliability(labels, calibrated_probability(logits, fit_temperature(logits, labels)))["ece"]

@@ -3,7 +3,7 @@
     python -m bench.robustness [--model model/artifacts] [--data ../shared/data/chest_xray] [--limit N]
 
 Prints AUROC, sensitivity and specificity at the shipped threshold for each
-shift in model.shifts.BENCHMARK_SHIFTS, so a candidate model can be compared
+shift in model.imaging.shifts.BENCHMARK_SHIFTS, so a candidate model can be compared
 with the committed one on shifts the validation split does not contain.
 """
 from __future__ import annotations

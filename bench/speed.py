@@ -38,7 +38,9 @@ from model.dataset import list_labelled_files
 from model.explain.grad_cam import grad_cam
 from model.explain.lime import LimeSettings, explain_with_lime
 from model.imaging.decode import decode_image, read_image
+from model.paths import ARTIFACTS_ENV
 from model.precision import cpu_description
+from review.audit import AUDIT_DB_ENV
 from tests.browser import (
     EXPLANATION_IMAGES,
     RESULT_READY,
@@ -165,7 +167,7 @@ def main() -> int:
     print("\n".join(lines), file=sys.stderr, flush=True)
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as scratch:
         browser = launch_chromium(playwright)
-        env = {"XRAY_MODEL_DIR": str(setup.artifacts_dir), "XRAY_AUDIT_DB": str(Path(scratch) / "audit.sqlite3")}
+        env = {ARTIFACTS_ENV: str(setup.artifacts_dir), AUDIT_DB_ENV: str(Path(scratch) / "audit.sqlite3")}
         cold = []
         for start in range(args.cold_starts):
             started = time.perf_counter()

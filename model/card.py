@@ -115,8 +115,8 @@ class Provenance:
         return record
 
 
-# The JSON keys the operating point's three numbers are stored under, at the card's top level.
-_POINT_KEYS = ("threshold", "temperature", "target_sensitivity")
+# The JSON keys the operating point's three numbers are stored under, at the card's top level, in this order.
+_POINT_KEYS = ("temperature", "threshold", "target_sensitivity")
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ class ModelCard:
     def to_json(self) -> dict[str, Any]:
         """The card as stored: the operating point's numbers at the top level, its provenance under operating_point."""
         record = {name: getattr(self, name) for name in ("name", "version", "trained_at", "image_size")}
-        record |= dataclasses.asdict(self.point)
+        record |= {key: getattr(self.point, key) for key in _POINT_KEYS}
         if self.provenance is not None:
             record["operating_point"] = self.provenance.to_json()
         skipped = {"name", "version", "trained_at", "image_size", "point", "provenance"}

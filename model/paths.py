@@ -6,3 +6,5 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARTIFACTS_DIR = PROJECT_ROOT / "model" / "artifacts"
 SAMPLES_DIR = PROJECT_ROOT / "assets" / "samples"
+# Points the app, the tests and the benchmarks at another trained model folder.
+ARTIFACTS_ENV = "XRAY_MODEL_DIR"

@@ -2,7 +2,7 @@
 
     python -m model.predict PATH... [--out predictions.csv] [--model DIR]
 
-Each file goes through model.triage.assess_files, the code behind the
+Each file goes through review.triage.assess_files, the code behind the
 Diagnose page, so the `flags` column (semicolon-separated short codes:
 not-radiograph, not-chest, lateral, age-outside-training, unlike-training,
 uncertain; lateral and age-outside-training also from the pixels) and the

@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from model.calibration import choose_threshold
 from model.dataset import LoadedImages
+from model.operating_point import calls_at
 
 SCORING_BATCH = 128
 
@@ -33,7 +34,7 @@ def network_logits(network: keras.Model, inputs: np.ndarray) -> np.ndarray:
 def specificity_at(logits: np.ndarray, labels: np.ndarray, target_sensitivity: float) -> float:
     """Specificity at the best threshold that keeps sensitivity >= the target, in-sample."""
     threshold = choose_threshold(logits, labels, target_sensitivity)
-    return float(np.mean(logits[labels == 0] < threshold))
+    return float(np.mean(calls_at(logits[labels == 0], threshold) == 0))
 
 
 @dataclass

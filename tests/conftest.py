@@ -11,23 +11,37 @@ import pytest
 from PIL import Image
 
 from model.inference import Classifier, load_classifier
-from model.paths import DEFAULT_ARTIFACTS_DIR, PROJECT_ROOT
+from model.paths import ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR, PROJECT_ROOT
 
 DATA_ROOT = PROJECT_ROOT.parent / "shared" / "data" / "chest_xray"
 VAL_DIR = DATA_ROOT / "val"
 
 
+# Names through which a test or fixture reaches the data beside the project.
+DATA_NAMES = {"DATA_ROOT", "VAL_DIR", "OTHER_XRAYS", "val_images"}
+
+
+def _reads_data(item: pytest.Item) -> bool:
+    """The test, or a fixture it uses, names the dataset (fixtures by name, folders by their constants)."""
+    if DATA_NAMES & set(getattr(item, "fixturenames", ())):
+        return True
+    functions = [item.function] if isinstance(item, pytest.Function) else []
+    for definitions in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).values():
+        functions += [definition.func for definition in definitions]
+    return any(DATA_NAMES & set(function.__code__.co_names) for function in functions)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that takes the dataset's images is marked needs_data, so the marker cannot drift from the fixtures."""
+    """needs_data follows from the code: a test that reads the dataset is marked, so the marker cannot drift."""
     for item in items:
-        if "val_images" in getattr(item, "fixturenames", ()):
+        if _reads_data(item):
             item.add_marker(pytest.mark.needs_data)
 
 
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """The committed model; XRAY_MODEL_DIR may point at another trained one."""
-    return Path(os.environ.get("XRAY_MODEL_DIR", DEFAULT_ARTIFACTS_DIR))
+    return Path(os.environ.get(ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR))
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,7 @@ import streamlit as st
 
 from model.card import ModelCard, read_card
 from model.inference import Classifier, load_classifier
-from model.paths import DEFAULT_ARTIFACTS_DIR
-
-ARTIFACTS_ENV = "XRAY_MODEL_DIR"
+from model.paths import ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR
 
 
 def keep_keras_state_between_runs() -> None:

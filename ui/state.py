@@ -1,7 +1,8 @@
-"""Every st.session_state key of the app, named once, so that pages, panels and tests cannot drift apart.
+"""Every key the app gives Streamlit, named once, so that pages, panels and tests cannot drift apart.
 
-A widget's value lives in st.session_state under its key, so widget keys are listed too. Keys that
-end in "_" are prefixes: for_image adds the image, so that each image keeps its own answers.
+A widget's value lives in st.session_state under its key, so widget keys are listed too, and so are
+the keys of charts and tables, by which tests find them. Keys that end in "_" are prefixes:
+for_image adds the image, so that each image keeps its own answers.
 """
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ FAITHFULNESS_OPEN = "faithfulness_open"
 AUDIT_READ = "audit_read_"
 AUDIT_NOTE = "audit_note_"
 AUDIT_OUTCOME = "audit_outcome_"  # what Save did, shown once under the form
+AUDIT_FORM = "audit_"
+AUDIT_RECENT = "audit_recent"
+DICOM_FIELDS = "dicom_fields_"
+DICOM_IDENTIFIERS = "dicom_identifiers_"  # + whether they are shown
+FAITHFULNESS_CHART = "faithfulness_"  # + the image's whole digest
+FAITHFULNESS_AREAS = "faithfulness_areas_"  # + the image's whole digest
 
 # Model & data.
 EXPLORER_SET = "explorer_set"
@@ -43,6 +50,14 @@ OWN_ZIP = "own_zip"
 SCORE_ZIP = "score_zip"
 OWN_EVALUATIONS = "own_evaluations"  # reports of the sets scored in this session
 OWN_EVALUATION_NOTICE = "own_evaluation_notice"
+CLASS_DISTRIBUTION_CHART = "class_distribution"
+IMAGE_SIZES_CHART = "image_sizes"
+TRAINING_CURVES_CHART = "training_curves"
+THRESHOLD_CONFUSION_CHART = "threshold_confusion"
+THRESHOLD_SWEEP_CHART = "threshold_sweep"
+RELIABILITY_CHART = "reliability"
+CONFUSION_CHART = "confusion_"  # + the evaluation set's name
+ROC_PR_CHART = "roc_pr_"  # + the evaluation set's name
 
 
 def lime_parameter(algorithm: str) -> str:

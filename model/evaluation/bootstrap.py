@@ -63,7 +63,7 @@ def weighted_auroc(weights: np.ndarray, labels: np.ndarray, scores: np.ndarray) 
 
 
 def weighted_ece(weights: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """Expected calibration error of each weighted resample, with the bins of model.metrics.reliability."""
+    """Expected calibration error of each weighted resample, with the bins of model.evaluation.metrics.reliability."""
     edges = np.linspace(0.0, 1.0, RELIABILITY_BINS + 1)
     which = np.clip(np.digitize(probabilities, edges[1:-1]), 0, RELIABILITY_BINS - 1)
     in_bin = np.eye(RELIABILITY_BINS)[which]

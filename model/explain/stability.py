@@ -10,6 +10,9 @@ from model.dataset import CLASS_NAMES
 from model.explain.lime import LimeExplanation, explain_with_lime
 from model.inference import Classifier
 
+# Reruns the page offers: enough to see whether regions recur, cheap enough to wait for.
+STABILITY_RERUNS = 4
+
 
 def jaccard(first: np.ndarray, second: np.ndarray) -> float:
     """Overlap of two sets of region numbers: shared over all (1.0 when both are empty)."""
@@ -57,7 +60,7 @@ def stability(
     shown: LimeExplanation,
     label: int,
     count: int,
-    other_seeds: int = 4,
+    other_seeds: int = STABILITY_RERUNS,
     progress: Callable[[float], None] | None = None,
 ) -> Stability:
     """Rerun LIME with the next `other_seeds` seeds and compare their top regions with the shown ones.

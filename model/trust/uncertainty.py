@@ -2,7 +2,7 @@
 
 A calibrated probability says how often the model is right at that score on
 average; it does not say how fragile this one answer is. Re-scoring mildly
-shifted copies (model.shifts.TEST_TIME_SHIFTS: framing, exposure, contrast)
+shifted copies (model.imaging.shifts.TEST_TIME_SHIFTS: framing, exposure, contrast)
 shows that: when the copies fall on both sides of the threshold, the call
 hangs on details a second film could change, and a clinician should look.
 """
@@ -14,6 +14,7 @@ import numpy as np
 
 from model.imaging.shifts import TEST_TIME_SHIFTS, probabilities_under_shifts
 from model.inference import Classifier
+from model.operating_point import calls_at
 
 UNCERTAIN_LABEL = "uncertain — review"
 UNSHIFTED = list(TEST_TIME_SHIFTS).index("none")
@@ -35,8 +36,8 @@ class Uncertainty:
 
     @property
     def straddles_threshold(self) -> bool:
-        """Some copies are called PNEUMONIA (>= threshold) and others NORMAL."""
-        return self.low < self.threshold <= self.high
+        """Some copies are called PNEUMONIA and others NORMAL."""
+        return bool(calls_at(self.low, self.threshold) != calls_at(self.high, self.threshold))
 
     @property
     def label(self) -> str:

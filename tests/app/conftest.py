@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PROJECT_ROOT
+from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
+from review.audit import AUDIT_DB_ENV
 from ui import state
 from ui.pages import DIAGNOSE_PATH
 
@@ -14,12 +15,12 @@ from ui.pages import DIAGNOSE_PATH
 @pytest.fixture
 def audit_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "audit.sqlite3"
-    monkeypatch.setenv("XRAY_AUDIT_DB", str(path))
+    monkeypatch.setenv(AUDIT_DB_ENV, str(path))
     return path
 
 
 def open_app(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("XRAY_MODEL_DIR", str(model_dir))
+    monkeypatch.setenv(ARTIFACTS_ENV, str(model_dir))
     test = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
     test.run()
     test.switch_page(DIAGNOSE_PATH).run()

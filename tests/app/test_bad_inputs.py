@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +23,7 @@ from model.imaging.decode import read_image
 from model.imaging.decoded import MAX_PIXELS
 from model.inference import Classifier
 from tests.browser import shown_percent
-from tests.conftest import PROJECT_ROOT, displayed, encode
+from tests.conftest import displayed, encode
 from tests.inputs import (
     REFERRAL_NOTE,
     Upload,
@@ -40,7 +39,6 @@ from tests.inputs import (
     truncated,
 )
 from ui import state
-from ui.pages import DIAGNOSE_PATH
 
 pytestmark = pytest.mark.slow  # the real app under AppTest
 
@@ -102,17 +100,6 @@ def xray(val_images, classifier: Classifier) -> XRay:
     path = val_images[3][0]
     pixels = read_image(path).pixels
     return XRay(path.name, path.read_bytes(), pixels, classifier.probability_of(pixels))
-
-
-@pytest.fixture
-def app(artifacts_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("XRAY_MODEL_DIR", str(artifacts_dir))
-    monkeypatch.setenv("XRAY_AUDIT_DB", str(tmp_path / "audit.sqlite3"))
-    test = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
-    test.run()
-    test.switch_page(DIAGNOSE_PATH).run()
-    assert not test.exception
-    return test
 
 
 def upload(app: AppTest, file: Upload) -> AppTest:

@@ -91,7 +91,7 @@ def test_an_audit_note_over_the_limit_is_refused_and_kept_and_one_at_the_limit_s
 def test_a_locked_audit_database_lists_its_reads_and_disables_save(app, val_images, tmp_path, monkeypatch):
     """Another program holds the write lock: the page waits its busy timeout, then shows the reads read-only.
 
-    A read-only file or folder takes the same path; tests/test_audit.py covers those at the store, as the
+    A read-only file or folder takes the same path; tests/review/test_audit.py covers those at the store, as the
     user "nobody" (root ignores permission bits, and the page cannot run as "nobody" in a private checkout).
     """
     path = tmp_path / "audit.sqlite3"

@@ -20,16 +20,17 @@ from streamlit.testing.v1 import AppTest
 
 from model.card import CARD_FILE, MODEL_FILE, VALIDATION_SCORES_FILE
 from model.dataset import CLASS_NAMES
+from model.explain.stability import STABILITY_RERUNS
 from model.imaging.decode import decode_image
+from model.paths import PROJECT_ROOT
 from model.trust.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE
 from model.trust.uncertainty import UNCERTAIN_LABEL, uncertainty
 from review.triage import OOD_FLAG
 from tests.app.conftest import metrics, open_app, upload
-from tests.conftest import PROJECT_ROOT, displayed, encode
+from tests.conftest import displayed, encode
 from tests.inputs import dicom_bytes
 from ui import state
 from ui.diagnose.explanation import FEWEST_SAMPLES as FEWEST_LIME_SAMPLES
-from ui.diagnose.stability import STABILITY_RERUNS
 
 pytestmark = pytest.mark.slow  # the real app under AppTest
 

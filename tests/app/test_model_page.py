@@ -13,17 +13,16 @@ from streamlit.testing.v1 import AppTest
 
 from model.card import CARD_FILE, VALIDATION_SCORES_FILE, read_card, read_scores
 from model.evaluation.metrics import binary_metrics
-from model.paths import PROJECT_ROOT
+from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
 from tests.conftest import displayed
 from tests.inputs import make_zip
 from ui import state
 from ui.pages import MODEL_AND_DATA_PATH
-from ui.resources import ARTIFACTS_ENV
 
 pytestmark = pytest.mark.slow  # the real app under AppTest
 
-PAGE_CHARTS = {"class_distribution", "image_sizes", "training_curves", "threshold_confusion", "threshold_sweep",
-               "reliability"}
+PAGE_CHARTS = {state.CLASS_DISTRIBUTION_CHART, state.IMAGE_SIZES_CHART, state.TRAINING_CURVES_CHART,
+               state.THRESHOLD_CONFUSION_CHART, state.THRESHOLD_SWEEP_CHART, state.RELIABILITY_CHART}
 EXPLORER_RATES = {"Sensitivity": "sensitivity", "Specificity": "specificity", "PPV": "precision", "NPV": "npv"}
 
 
@@ -78,7 +77,7 @@ def test_every_chart_is_drawn_with_a_title_and_a_caption(page: AppTest) -> None:
     tabs = [displayed(tab.label) for tab in page.tabs]
     assert tabs[0] == "validation"
     drawn = charts(page)
-    expected = PAGE_CHARTS | {f"confusion_{name}" for name in tabs} | {f"roc_pr_{name}" for name in tabs}
+    expected = PAGE_CHARTS | {state.CONFUSION_CHART + name for name in tabs} | {state.ROC_PR_CHART + name for name in tabs}
     assert expected <= set(drawn)
     for key, spec in drawn.items():
         assert spec["layout"]["title"]["text"], key
@@ -90,7 +89,7 @@ def test_every_chart_is_drawn_with_a_title_and_a_caption(page: AppTest) -> None:
 
 
 def test_dataset_section_counts_are_the_card_counts(page: AppTest, card: dict) -> None:
-    bars = [trace for trace in charts(page)["class_distribution"]["data"] if trace["type"] == "bar"]
+    bars = [trace for trace in charts(page)[state.CLASS_DISTRIBUTION_CHART]["data"] if trace["type"] == "bar"]
     drawn = {(trace["xaxis"], trace["name"]): trace["y"][0] for trace in bars}
     for axis, split in (("x", "train"), ("x2", "validation")):
         for name, count in card["data"][split]["counts"].items():
@@ -104,7 +103,7 @@ def test_threshold_explorer_at_the_shipped_threshold_equals_the_card(page: AppTe
     shown = {metric.label: metric.value for metric in page.metric}
     for label, key in EXPLORER_RATES.items():
         assert shown[label] == f"{expected[key]:.3f}", label
-    assert counts_drawn(charts(page)["threshold_confusion"]) == expected["confusion_matrix"]
+    assert counts_drawn(charts(page)[state.THRESHOLD_CONFUSION_CHART]) == expected["confusion_matrix"]
     assert "more than at the shipped threshold" not in texts(page.warning)
 
 
@@ -115,14 +114,14 @@ def test_a_stricter_threshold_redraws_live_and_warns_about_missed_pneumonias(
     strict = binary_metrics(scores.labels, scores.probabilities, 0.999)
     page.slider(key=state.EXPLORER_THRESHOLD).set_value(0.999).run()
     assert not page.exception, texts(page.exception)
-    assert counts_drawn(charts(page)["threshold_confusion"]) == strict["confusion_matrix"]
+    assert counts_drawn(charts(page)[state.THRESHOLD_CONFUSION_CHART]) == strict["confusion_matrix"]
     shown = {metric.label: metric.value for metric in page.metric}
     assert shown["Sensitivity"] == f"{strict['sensitivity']:.3f}"
     missed = strict["confusion_matrix"][1][0]
     assert missed > card["validation_metrics"]["confusion_matrix"][1][0]
     assert f"misses {missed} of" in texts(page.warning)
     next(b for b in page.button if b.label.startswith("Back to the shipped threshold")).click().run()
-    assert counts_drawn(charts(page)["threshold_confusion"]) == card["validation_metrics"]["confusion_matrix"]
+    assert counts_drawn(charts(page)[state.THRESHOLD_CONFUSION_CHART]) == card["validation_metrics"]["confusion_matrix"]
     assert "more than at the shipped threshold" not in texts(page.warning)
 
 
@@ -212,8 +211,8 @@ def test_without_the_dataset_the_page_falls_back_to_the_bundled_samples(
     assert "is not on this machine" in notes
     assert "assets/samples" in notes
     assert "validation images are not on this machine" in notes
-    assert "image_sizes" not in charts(at)
-    assert PAGE_CHARTS - {"image_sizes"} <= set(charts(at))
+    assert state.IMAGE_SIZES_CHART not in charts(at)
+    assert PAGE_CHARTS - {state.IMAGE_SIZES_CHART} <= set(charts(at))
     assert [node for node in elements(at) if node.type == "image"]
 
 

@@ -14,6 +14,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from model.dataset import CLASS_NAMES
 from model.imaging.decode import read_image
 from model.inference import Classifier
+from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
+from review.audit import AUDIT_DB_ENV
 from tests.browser import (
     CHROMIUM,
     EXPLANATION_IMAGES,
@@ -31,7 +33,6 @@ from tests.browser import (
     upload,
     wait_for_result,
 )
-from tests.conftest import PROJECT_ROOT
 from tests.inputs import REFERRAL_NOTE, Upload, make_zip, truncated
 from ui.text import WORD_JOINER
 
@@ -50,7 +51,7 @@ SESSIONS = 4
 @pytest.fixture(scope="module")
 def server(artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Server:
     audit = tmp_path_factory.mktemp("audit") / "audit.sqlite3"
-    env = {"XRAY_MODEL_DIR": str(artifacts_dir), "XRAY_AUDIT_DB": str(audit)}
+    env = {ARTIFACTS_ENV: str(artifacts_dir), AUDIT_DB_ENV: str(audit)}
     with streamlit_server(ARTIFACTS / "streamlit.log", env) as running:
         yield running
 

@@ -18,9 +18,10 @@ from model.dataset import list_labelled_files, load_model_inputs
 from model.evaluation.metrics import binary_metrics
 from model.imaging.decode import read_image
 from model.inference import load_classifier
+from model.paths import PROJECT_ROOT
 from model.train import main as train_main
 from model.trust.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE, load_ood
-from tests.conftest import DATA_ROOT, PROJECT_ROOT
+from tests.conftest import DATA_ROOT
 
 pytestmark = pytest.mark.slow  # training runs
 

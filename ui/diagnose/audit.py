@@ -61,7 +61,7 @@ def audit_panel(assessment: Assessment) -> None:
         except AuditStoreError as error:
             unusable = f"Audit trail: {error}"
     blocked = unusable or (store.read_only_reason if store else "")
-    with st.form(state.for_image("audit_", assessment.digest), border=True):
+    with st.form(state.for_image(state.AUDIT_FORM, assessment.digest), border=True):
         unreliable = f" — {UNRELIABLE_CAPTION}" if assessment.unreliable else ""
         st.markdown(
             f"**Your read** — the model says {assessment.label_name} ({assessment.probability:.1%}){unreliable}"
@@ -98,7 +98,7 @@ def audit_panel(assessment: Assessment) -> None:
                 recent[["recorded_at", "file_name", "model_label", "probability", "clinician_read", "note"]],
                 hide_index=True,
                 column_config={"probability": st.column_config.NumberColumn(format="percent")},
-                key="audit_recent",
+                key=state.AUDIT_RECENT,
             )
         st.download_button(
             "Download the audit trail (CSV)", data=export, mime="text/csv", icon=":material/download:",

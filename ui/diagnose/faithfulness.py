@@ -98,10 +98,10 @@ def faithfulness_panel(assessment: Assessment, explanation: LimeExplanation, lab
         curves = _faithfulness(
             assessment.digest, explanation.settings, label, model.version, model, assessment, explanation
         )
-        st.plotly_chart(faithfulness_figure(curves, CLASS_NAMES[label]), key=f"faithfulness_{assessment.digest}")
+        st.plotly_chart(faithfulness_figure(curves, CLASS_NAMES[label]), key=state.FAITHFULNESS_CHART + assessment.digest)
         st.dataframe(
             faithfulness_table(curves).style.format(precision=3), hide_index=True,
-            key=f"faithfulness_areas_{assessment.digest}",
+            key=state.FAITHFULNESS_AREAS + assessment.digest,
         )
         st.caption(FAITHFULNESS_HOW_TO_READ)
         if not rescalable(curves):

@@ -19,7 +19,7 @@ def metadata_panel(assessment: Assessment) -> None:
         fields = {name: value for name, value in metadata.shown_fields().items() if value}
         st.dataframe(
             pd.DataFrame({"field": list(fields), "value": list(fields.values())}), hide_index=True,
-            key=state.for_image("dicom_fields_", assessment.digest),
+            key=state.for_image(state.DICOM_FIELDS, assessment.digest),
         )
         shown = st.toggle(
             "Show patient identifiers", key=state.for_image(state.IDENTIFIERS_SHOWN, assessment.digest),
@@ -29,5 +29,5 @@ def metadata_panel(assessment: Assessment) -> None:
         values = list(identifiers.values()) if shown else [MASK if value else "" for value in identifiers.values()]
         st.dataframe(
             pd.DataFrame({"identifier": list(identifiers), "value": values}), hide_index=True,
-            key=f"{state.for_image('dicom_identifiers_', assessment.digest)}_{shown}",
+            key=f"{state.for_image(state.DICOM_IDENTIFIERS, assessment.digest)}_{shown}",
         )

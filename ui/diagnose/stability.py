@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from model.explain.lime import LimeExplanation, LimeSettings
-from model.explain.stability import Stability, stability
+from model.explain.stability import STABILITY_RERUNS, Stability, stability
 from model.inference import Classifier
 from review.triage import Assessment
 from ui import state
@@ -12,7 +12,6 @@ from ui.copy import UNSTABLE_CAUTION
 from ui.progress import in_line
 from ui.resources import classifier
 
-STABILITY_RERUNS = 4
 # Below this median overlap with reruns the shown regions depend on the seed (bench/results/stability.txt).
 STABLE_OVERLAP = 0.6
 

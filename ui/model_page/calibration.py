@@ -27,7 +27,7 @@ def calibration_section(sets: list[EvaluationSet], model_card: ModelCard) -> Non
     left.metric("ECE before temperature scaling", f"{before['ece']:.4f}")
     right.metric("ECE after temperature scaling", f"{after['ece']:.4f}", f"{after['ece'] - before['ece']:+.4f}",
                  delta_color="inverse")
-    st.plotly_chart(charts.reliability_figure(before, after, temperature), key="reliability")
+    st.plotly_chart(charts.reliability_figure(before, after, temperature), key=state.RELIABILITY_CHART)
     st.caption(
         f"Per probability bin of width {1 / RELIABILITY_BINS:g}: mean predicted probability against the share that "
         "truly had pneumonia; on the dotted diagonal a probability means what it says."

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 from model.dataset import CLASS_NAMES
 from model.evaluation.data_summary import class_shares, imbalance_ratio
 
-CLASS_COLOURS = {"NORMAL": "#4C78A8", "PNEUMONIA": "#E45756"}
+CLASS_COLOURS = dict(zip(CLASS_NAMES, ("#4C78A8", "#E45756")))
 SERIES_COLOURS = {"train": "#4C78A8", "validation": "#F58518", "selection set": "#54A24B"}
 CELL_NAMES = (("TN", "FP"), ("FN", "TP"))
 HEIGHT = 380

@@ -12,17 +12,10 @@ import streamlit as st
 
 from model.card import ModelCard
 from model.errors import ImageInputError
-from model.evaluation.data_summary import (
-    existing_folder,
-    image_sizes,
-    images_by_class,
-    imbalance_ratio,
-    label_counts,
-    sample_per_class,
-    thumbnail,
-)
+from model.evaluation import data_summary
 from model.evaluation.sets import EvaluationSet
 from model.paths import SAMPLES_DIR
+from ui import state
 from ui.model_page import charts
 from ui.text import plain
 
@@ -34,19 +27,19 @@ THUMBNAIL_WIDTH = 320
 
 @st.cache_data(show_spinner="Looking through the image folder…")
 def sample_images(folder: str, per_class: int) -> dict[str, list[Path]]:
-    return sample_per_class(images_by_class(Path(folder)), per_class, SAMPLE_SEED)
+    return data_summary.sample_per_class(data_summary.images_by_class(Path(folder)), per_class, SAMPLE_SEED)
 
 
 @st.cache_data(show_spinner="Measuring a sample of the source images…")
 def size_sample(folder: str) -> dict[str, list[tuple[int, int]]]:
     """Sizes of a seeded sample per class; reading every header of a large dataset is not needed for a histogram."""
-    sample = sample_per_class(images_by_class(Path(folder)), SIZE_SAMPLE_PER_CLASS, SAMPLE_SEED)
-    return {name: image_sizes(paths) for name, paths in sample.items()}
+    sample = data_summary.sample_per_class(data_summary.images_by_class(Path(folder)), SIZE_SAMPLE_PER_CLASS, SAMPLE_SEED)
+    return {name: data_summary.image_sizes(paths) for name, paths in sample.items()}
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def gallery_image(path: str) -> np.ndarray:
-    return thumbnail(Path(path), THUMBNAIL_WIDTH)
+    return data_summary.thumbnail(Path(path), THUMBNAIL_WIDTH)
 
 
 def show_thumbnail(path: Path, caption: str) -> None:
@@ -60,8 +53,8 @@ def show_thumbnail(path: Path, caption: str) -> None:
 def class_balance(model_card: ModelCard, sets: list[EvaluationSet]) -> None:
     data = model_card.data
     counts = {"training": data["train"]["counts"], "validation": data["validation"]["counts"]}
-    counts |= {f"evaluation: {s.name}": label_counts(s.scores.labels) for s in sets[1:]}
-    st.plotly_chart(charts.class_distribution_figure(counts), key="class_distribution")
+    counts |= {f"evaluation: {s.name}": data_summary.label_counts(s.scores.labels) for s in sets[1:]}
+    st.plotly_chart(charts.class_distribution_figure(counts), key=state.CLASS_DISTRIBUTION_CHART)
     st.caption(
         "Images of each class per split — training and validation as used to fit the model, then every "
         "evaluation set — with each bar's count and share of its split."
@@ -72,7 +65,7 @@ def class_balance(model_card: ModelCard, sets: list[EvaluationSet]) -> None:
     weights = ", ".join(f"{k} {v:.2f}" for k, v in model_card.hyperparameters["class_weights"].items())
     balance = (
         "Training is balanced" if train[larger] == train[smaller]
-        else f"Training holds **{imbalance_ratio(train):.2f} {larger} images per {smaller} image**"
+        else f"Training holds **{data_summary.imbalance_ratio(train):.2f} {larger} images per {smaller} image**"
     )
     st.markdown(
         f"{balance}; the loss weights the classes ({weights}) so both count equally. "
@@ -87,7 +80,7 @@ def image_size_section(model_card: ModelCard, root: Path | None) -> None:
     if root is None:
         st.info(plain(f"The dataset folder '{data['root']}' is not on this machine; only the recorded summary is shown."))
     else:
-        st.plotly_chart(charts.image_size_figure(size_sample(str(root))), key="image_sizes")
+        st.plotly_chart(charts.image_size_figure(size_sample(str(root))), key=state.IMAGE_SIZES_CHART)
         st.caption(
             "Width against height and the aspect-ratio histogram of a seeded random sample of source images per "
             f"class from `{data['root']}`."
@@ -126,6 +119,6 @@ def sample_gallery(root: Path | None) -> None:
 def dataset_section(model_card: ModelCard, sets: list[EvaluationSet]) -> None:
     st.header("Dataset")
     class_balance(model_card, sets)
-    root = existing_folder(model_card.data["root"])
+    root = data_summary.existing_folder(model_card.data["root"])
     image_size_section(model_card, root)
     sample_gallery(root)

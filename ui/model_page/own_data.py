@@ -9,8 +9,8 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from model.dataset import resolve_evaluation_folder
 from model.evaluate import evaluate_archive, evaluate_folder
-from model.evaluation.data_summary import PROJECT_ROOT
 from model.evaluation.sets import unique_name
+from model.paths import PROJECT_ROOT
 from review.archive import ArchiveError, open_labelled_zip
 from ui import state
 from ui.copy import OWN_DATA_INTRO

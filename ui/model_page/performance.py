@@ -10,6 +10,7 @@ from model.evaluation.bootstrap import BOOTSTRAP_RESAMPLES, CONFIDENCE, confiden
 from model.evaluation.metrics import binary_metrics, per_class_report, pr_points, roc_points
 from model.evaluation.sets import EvaluationSet
 from model.operating_point import calls_at
+from ui import state
 from ui.copy import PERFORMANCE_INTRO
 from ui.model_page import charts
 from ui.text import plain
@@ -65,7 +66,7 @@ def performance_panel(evaluation: EvaluationSet, model_card: ModelCard, shipped:
     )
     st.plotly_chart(
         charts.confusion_matrix_figure(metrics["confusion_matrix"], f"Confusion matrix, {evaluation.name}"),
-        key=f"confusion_{evaluation.name}",
+        key=state.CONFUSION_CHART + evaluation.name,
     )
     st.caption(
         f"Rows are the true class, columns the prediction at threshold {threshold:.3f}: counts on the left, share of "
@@ -84,7 +85,7 @@ def performance_panel(evaluation: EvaluationSet, model_card: ModelCard, shipped:
     if len(np.unique(labels)) == 2:
         st.plotly_chart(
             charts.roc_pr_figure(roc_points(labels, probabilities), pr_points(labels, probabilities), metrics),
-            key=f"roc_pr_{evaluation.name}",
+            key=state.ROC_PR_CHART + evaluation.name,
         )
         st.caption(
             "ROC (sensitivity against false-positive rate) and precision-recall curves over every threshold; "

@@ -53,12 +53,12 @@ def threshold_explorer(sets: list[EvaluationSet], shipped: float) -> None:
         )
     st.plotly_chart(
         charts.confusion_matrix_figure(at_chosen["confusion_matrix"], f"Confusion matrix at threshold {chosen:.3f}"),
-        key="threshold_confusion",
+        key=state.THRESHOLD_CONFUSION_CHART,
     )
     st.caption(plain(f"Counts and shares of each true class in '{evaluation.name}' at the chosen threshold."))
     st.plotly_chart(
         charts.threshold_sweep_figure(threshold_sweep(labels, probabilities, SWEEP_THRESHOLDS), chosen, shipped),
-        key="threshold_sweep",
+        key=state.THRESHOLD_SWEEP_CHART,
     )
     st.caption(
         f"Sensitivity, specificity, PPV and NPV in '{evaluation.name}' at every threshold; solid line shipped, "

@@ -5,6 +5,7 @@ import streamlit as st
 
 from model.card import ModelCard
 from model.dataset import counts_phrase
+from ui import state
 from ui.model_page import charts
 
 
@@ -12,7 +13,7 @@ def training_section(model_card: ModelCard) -> None:
     st.header("Training")
     hyper = model_card.hyperparameters
     st.plotly_chart(
-        charts.training_curves_figure(model_card.history, hyper.get("best_epoch")), key="training_curves"
+        charts.training_curves_figure(model_card.history, hyper.get("best_epoch")), key=state.TRAINING_CURVES_CHART
     )
     selection = hyper["epoch_selection"]
     st.caption(

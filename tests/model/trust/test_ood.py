@@ -11,6 +11,7 @@ from skimage import data as samples
 
 from model.card import MODEL_FILE, ModelCard, read_card, write_card
 from model.dataset import CLASS_NAMES, training_splits
+from model.errors import ImageInputError
 from model.imaging.decode import decode_image
 from model.trust.ood import (
     MAX_BLACK_FRACTION,
@@ -92,6 +93,8 @@ def test_colour_is_measured_on_the_file_as_decoded(xray_pixels):
     assert colour_fraction(encode(Image.fromarray(samples.coffee()), "JPEG")) > 0.5
     assert colour_fraction(encode(Image.fromarray(xray_pixels).convert("RGB"), "JPEG", quality=90)) == 0.0
     assert colour_fraction(encode(Image.fromarray(xray_pixels), "PNG")) == 0.0
+    with pytest.raises(ImageInputError):
+        colour_fraction(b"not an image")
 
 
 @pytest.fixture
