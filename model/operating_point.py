@@ -35,3 +35,7 @@ class OperatingPoint:
 
     def calls(self, probabilities: np.ndarray) -> np.ndarray:
         return calls_at(probabilities, self.threshold)
+
+    def label_of(self, probability: float) -> int:
+        """0 NORMAL or 1 PNEUMONIA for one calibrated probability."""
+        return int(calls_at(probability, self.threshold))

@@ -22,7 +22,7 @@ from model.explain.views import display_shape
 from model.imaging.decode import decode_image
 from model.imaging.decoded import DecodedImage
 from model.inference import Classifier
-from model.operating_point import calls_at
+from model.operating_point import OperatingPoint, calls_at
 from model.trust.metadata import TrustFlag, metadata_flags
 from model.trust.ood import OodAssessment, OodModel, assess, pixel_reasons
 from model.trust.uncertainty import UNCERTAIN_LABEL, Uncertainty, uncertainties
@@ -51,10 +51,10 @@ class Assessment:
 
     name: str
     digest: str
+    point: OperatingPoint  # the model's, which makes the call
     image: DecodedImage | None = None
     model_input: np.ndarray | None = None
     probability: float = float("nan")
-    threshold: float = float("nan")
     error: str | None = None
     flags: list[str] = field(default_factory=list)
     uncertainty: Uncertainty | None = None
@@ -68,7 +68,11 @@ class Assessment:
     @property
     def label(self) -> int:
         """1 PNEUMONIA when the probability reaches the threshold, else 0 NORMAL."""
-        return int(calls_at(self.probability, self.threshold))
+        return self.point.label_of(self.probability)
+
+    @property
+    def threshold(self) -> float:
+        return self.point.threshold
 
     @property
     def label_name(self) -> str:
@@ -155,7 +159,7 @@ def assess_files(
     """
     assessments: list[Assessment] = []
     for name, data in files:
-        assessment = Assessment(name, digest_of(data), threshold=classifier.threshold)
+        assessment = Assessment(name, digest_of(data), classifier.point)
         try:
             assessment.image = decode_image(data, name)
         except ImageInputError as error:
