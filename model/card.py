@@ -141,13 +141,16 @@ class ModelCard:
     history: dict[str, list[float]] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
     validation_metrics: dict[str, Any] = field(default_factory=dict)
+    # Sections this code does not know (a newer pipeline's, a site's own), kept and written back unread.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> ModelCard:
-        fields = {key: value for key, value in record.items() if key not in _POINT_KEYS + ("operating_point",)}
+        known = {f.name for f in dataclasses.fields(cls)} - {"point", "provenance", "extra"}
         point = OperatingPoint(**{key: float(record[key]) for key in _POINT_KEYS})
         provenance = Provenance.from_json(record["operating_point"]) if record.get("operating_point") else None
-        return cls(point=point, provenance=provenance, **fields)
+        extra = {key: value for key, value in record.items() if key not in known | set(_POINT_KEYS) | {"operating_point"}}
+        return cls(point=point, provenance=provenance, extra=extra, **{k: v for k, v in record.items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
         """The card as stored: the operating point's numbers at the top level, its provenance under operating_point."""
@@ -155,9 +158,9 @@ class ModelCard:
         record |= {key: getattr(self.point, key) for key in _POINT_KEYS}
         if self.provenance is not None:
             record["operating_point"] = self.provenance.to_json()
-        skipped = {"name", "version", "trained_at", "image_size", "point", "provenance"}
+        skipped = {"name", "version", "trained_at", "image_size", "point", "provenance", "extra"}
         record |= {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skipped}
-        return record
+        return record | self.extra
 
     def fitted_on_phrase(self) -> str:
         """The images the operating point came from, in words (a packaged card always records them)."""
