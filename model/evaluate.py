@@ -34,7 +34,6 @@ from model.imaging.decoded import DecodedImage
 from model.inference import Classifier, load_classifier
 from model.operating_point import calls_at
 from model.paths import DEFAULT_ARTIFACTS_DIR
-from review.archive import LabelledArchive
 
 EVALUATIONS_DIR = "evaluations"
 
@@ -105,16 +104,6 @@ def evaluate_folder(
     scores, skipped = score_folder(classifier, folder, progress)
     name = folder.name if folder.name != "test" else f"{folder.parent.name}/test"
     return scores_report(name, str(folder), classifier.version, scores, classifier.threshold, skipped)
-
-
-def evaluate_archive(
-    classifier: Classifier, archive: LabelledArchive, progress: Callable[[int, int], None] | None = None
-) -> dict:
-    """Metrics and per-image scores of an uploaded archive's labelled folder, read member by member."""
-    scores, skipped = score_files(classifier, archive.files, f"'{archive.name}'", progress, archive.read)
-    skipped = [{"file": member, "reason": reason} for member, reason in archive.skipped] + skipped
-    name = PurePath(archive.name).stem or "archive"
-    return scores_report(name, f"uploaded {archive.name}", classifier.version, scores, classifier.threshold, skipped)
 
 
 def default_output(artifacts_dir: Path, report: dict) -> Path:

@@ -13,16 +13,19 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import PurePath, PurePosixPath
 
 import numpy as np
 
 from model.dataset import CLASS_NAMES, LabelledFiles
 from model.errors import ImageInputError
+from model.evaluate import score_files, scores_report
 from model.imaging.decode import decode_image
 from model.imaging.decoded import MAX_FILE_BYTES, DecodedImage, check_file_bytes
 from model.imaging.formats import FORMAT_NAMES, is_image_name
+from model.inference import Classifier
 
 MAX_UNPACKED_BYTES = 1_000_000_000
 MAX_MEMBERS = 20_000
@@ -147,3 +150,13 @@ def open_labelled_zip(
     labelled.sort(key=lambda item: (item[0], str(item[1])))  # the order list_labelled_files gives a folder
     files = LabelledFiles([path for _, path, _ in labelled], np.asarray([label for label, _, _ in labelled], np.int64))
     return LabelledArchive(archive, files, skipped, {path: info for _, path, info in labelled}, bundle)
+
+
+def evaluate_archive(
+    classifier: Classifier, archive: LabelledArchive, progress: Callable[[int, int], None] | None = None
+) -> dict:
+    """Metrics and per-image scores of an uploaded archive's labelled folder, read member by member."""
+    scores, skipped = score_files(classifier, archive.files, f"'{archive.name}'", progress, archive.read)
+    skipped = [{"file": member, "reason": reason} for member, reason in archive.skipped] + skipped
+    name = PurePath(archive.name).stem or "archive"
+    return scores_report(name, f"uploaded {archive.name}", classifier.version, scores, classifier.threshold, skipped)

@@ -9,9 +9,8 @@ import pytest
 from PIL import Image
 
 from model.errors import ImageInputError
-from model.evaluate import evaluate_archive
 from model.imaging.decoded import MAX_FILE_BYTES
-from review.archive import ArchiveError, open_labelled_zip
+from review.archive import ArchiveError, evaluate_archive, open_labelled_zip
 from tests.conftest import encode
 from tests.inputs import gradient, make_zip
 

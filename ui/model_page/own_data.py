@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from model.dataset import resolve_evaluation_folder
-from model.evaluate import evaluate_archive, evaluate_folder
+from model.evaluate import evaluate_folder
+from model.evaluation.data_summary import existing_folder
 from model.evaluation.sets import unique_name
-from model.paths import PROJECT_ROOT
-from review.archive import ArchiveError, open_labelled_zip
+from review.archive import ArchiveError, evaluate_archive, open_labelled_zip
 from ui import state
 from ui.copy import OWN_DATA_INTRO
 from ui.progress import in_line
@@ -40,9 +39,8 @@ def score(evaluate: Callable[[Callable[[int, int], None]], dict], taken: list[st
 
 def score_folder(text: str, taken: list[str]) -> None:
     """A relative path is read from the project's root, where the app runs."""
-    path = Path(text).expanduser()
-    path = path if path.is_absolute() else PROJECT_ROOT / path
-    if not path.is_dir():
+    path = existing_folder(text)
+    if path is None:
         st.error(plain(f"There is no folder '{text}' on this machine."))
         return
     try:
