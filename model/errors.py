@@ -1,12 +1,21 @@
 """The project's own error types, so callers can tell bad input and unusable stores from bugs."""
 
 
-class ImageInputError(ValueError):
-    """An uploaded or scanned file cannot be turned into a chest X-ray image.
+class InputError(ValueError):
+    """Input from outside that cannot be used, said in words written for a clinician.
 
-    The message is written for a clinician: it names the problem and, where
-    possible, what to do instead.
+    The message names the problem and, where possible, what to do instead.
+    detail holds what a library said, in its own words, for whoever supports
+    the app; it stays out of the message.
     """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class ImageInputError(InputError):
+    """An uploaded or scanned file cannot be turned into a chest X-ray image."""
 
 
 class AuditStoreError(RuntimeError):

@@ -1,9 +1,10 @@
 """Read an uploaded zip of labelled X-rays member by member, refusing archives that are unsafe or unusable.
 
 An upload comes from outside the machine. Nothing is extracted to disk: each
-image is read into memory when it is scored, one at a time, and only if its
-declared and actual size are those of a radiograph (the decoder's
-MAX_FILE_BYTES), so a small archive of enormous members costs nothing. Member
+image is read into memory when it is scored, one at a time, through
+model.imaging.inflate, which stops decompressing the moment a member passes
+its declared size, a radiograph's (MAX_FILE_BYTES) or a plausible compression
+ratio, so a small archive of enormous members costs nothing. Member
 paths must be relative (no zip-slip names even though nothing is written),
 the declared total is bounded, and the archive must hold one folder with
 NORMAL/ and PNEUMONIA/ so its labels are unambiguous.
@@ -11,29 +12,31 @@ NORMAL/ and PNEUMONIA/ so its labels are unambiguous.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePath, PurePosixPath
+from pathlib import PurePosixPath
 
 import numpy as np
 
 from model.dataset import CLASS_NAMES, LabelledFiles
-from model.errors import ImageInputError
+from model.errors import ImageInputError, InputError
 from model.evaluate import score_files, scores_report
 from model.imaging.decode import decode_image
-from model.imaging.decoded import MAX_FILE_BYTES, DecodedImage, check_file_bytes
+from model.imaging.decoded import DecodedImage, check_file_bytes
 from model.imaging.formats import FORMAT_NAMES, is_image_name
+from model.imaging.inflate import read_member
 from model.inference import Classifier
 
 MAX_UNPACKED_BYTES = 1_000_000_000
 MAX_MEMBERS = 20_000
 METADATA_FOLDER = "__MACOSX"
+ZIP_SUFFIX = re.compile(r"(?i)\.zip$")
 ENCRYPTED_FLAG = 0x1  # general purpose bit 0 of a zip entry: the member is encrypted
 
 
-class ArchiveError(ValueError):
+class ArchiveError(InputError):
     """An uploaded archive that cannot be used; the message says why and what to upload instead."""
 
 
@@ -41,14 +44,15 @@ class ArchiveError(ValueError):
 class LabelledArchive:
     """The labelled folder of an archive: its images (paths relative to the folder), read on demand.
 
-    skipped lists the members left out and why; `read` decodes one image.
+    skipped lists the members left out and why; `read` decodes one image
+    from `data`, the archive's bytes.
     """
 
     name: str
     files: LabelledFiles
     skipped: list[tuple[str, str]]
     members: dict[PurePosixPath, zipfile.ZipInfo]
-    bundle: zipfile.ZipFile
+    data: bytes
 
     def read(self, path: PurePosixPath) -> DecodedImage:
         """Decode one member; ImageInputError when it is encrypted, too large for an X-ray, damaged or no image."""
@@ -56,12 +60,7 @@ class LabelledArchive:
         if info.flag_bits & ENCRYPTED_FLAG:
             raise ImageInputError(f"'{info.filename}' is password-protected; zip it again without a password.")
         check_file_bytes(info.file_size, info.filename)
-        try:
-            with self.bundle.open(info) as source:
-                data = source.read(MAX_FILE_BYTES + 1)  # the declared size may lie; decode_image refuses the excess
-        except (RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-            raise ImageInputError(f"'{info.filename}' could not be unpacked ({error}).") from error
-        return decode_image(data, info.filename)
+        return decode_image(read_member(self.data, info), info.filename)
 
 
 def _member_path(name: str, archive: str) -> PurePosixPath:
@@ -115,7 +114,9 @@ def open_labelled_zip(
     try:
         bundle = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as error:
-        raise ArchiveError(f"'{archive}' is not a readable zip archive ({error}).") from error
+        raise ArchiveError(
+            f"'{archive}' is not a readable zip archive; zip the labelled folder again.", str(error)
+        ) from error
     paths = {info.filename: _member_path(info.filename, archive) for info in bundle.infolist()}
     members = [info for info in bundle.infolist() if not info.is_dir()]
     if len(members) > max_members:
@@ -149,7 +150,12 @@ def open_labelled_zip(
         labelled.append((CLASS_NAMES.index(relative.parts[0]), relative, info))
     labelled.sort(key=lambda item: (item[0], str(item[1])))  # the order list_labelled_files gives a folder
     files = LabelledFiles([path for _, path, _ in labelled], np.asarray([label for label, _, _ in labelled], np.int64))
-    return LabelledArchive(archive, files, skipped, {path: info for _, path, info in labelled}, bundle)
+    return LabelledArchive(archive, files, skipped, {path: info for _, path, info in labelled}, data)
+
+
+def set_name(archive: str) -> str:
+    """The evaluation set an archive becomes: its name without .zip, kept whole (a name is no path, slashes and all)."""
+    return ZIP_SUFFIX.sub("", archive) or "archive"
 
 
 def evaluate_archive(
@@ -158,5 +164,6 @@ def evaluate_archive(
     """Metrics and per-image scores of an uploaded archive's labelled folder, read member by member."""
     scores, skipped = score_files(classifier, archive.files, f"'{archive.name}'", progress, archive.read)
     skipped = [{"file": member, "reason": reason} for member, reason in archive.skipped] + skipped
-    name = PurePath(archive.name).stem or "archive"
-    return scores_report(name, f"uploaded {archive.name}", classifier.version, scores, classifier.threshold, skipped)
+    return scores_report(
+        set_name(archive.name), f"uploaded {archive.name}", classifier.version, scores, classifier.threshold, skipped
+    )

@@ -56,6 +56,7 @@ class Assessment:
     model_input: np.ndarray | None = None
     probability: float = float("nan")
     error: str | None = None
+    error_detail: str = ""  # what the decoder said, for whoever supports the app; not part of the message
     flags: list[str] = field(default_factory=list)
     uncertainty: Uncertainty | None = None
     ood: OodAssessment | None = None
@@ -163,15 +164,18 @@ def assess_files(
         try:
             assessment.image = decode_image(data, name)
         except ImageInputError as error:
-            assessment.error = str(error)
+            assessment.error, assessment.error_detail = str(error), error.detail
         else:
             assessment.model_input = classifier.model_input(assessment.image.pixels)
-            pixel_problems = pixel_reasons(assessment.image.pixels, assessment.image.colour_fraction)
+            image = assessment.image
+            pixel_problems = pixel_reasons(image.pixels, image.colour_fraction, image.transparent_fraction)
             if ood is not None:
-                assessment.ood = assess(classifier, ood, assessment.image.pixels, pixel_problems)
-            # A photograph or a blank image is no X-ray at all: "looks like a lateral view" would mislead.
-            if probes and not pixel_problems:
-                features = view_features(classifier, [assessment.image.pixels])
+                assessment.ood = assess(classifier, ood, image.pixels, pixel_problems)
+            # When the image checks already say why it is unlike the training X-rays (a photograph, a blank or
+            # see-through image, one turned or inverted), the view and age probes would only add wrong reasons.
+            explained = pixel_problems or (assessment.ood is not None and assessment.ood.correction)
+            if probes and not explained:
+                features = view_features(classifier, [image.pixels])
                 assessment.image_flags = image_flags(list(probes), features)
         assessments.append(assessment)
     readable = [a for a in assessments if a.ok]

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from markdown_it import MarkdownIt
 from PIL import Image
 
 from model.inference import Classifier, load_classifier
@@ -58,9 +58,15 @@ def val_images() -> list[tuple[Path, int]]:
     return found
 
 
+MARKDOWN = MarkdownIt("commonmark")
+
+
 def displayed(markdown: str) -> str:
-    """The text a reader sees of markdown written through ui.text.plain: its escapes and word joiners removed."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+    """The text a reader sees of one line of markdown, as a CommonMark parser reads it (escapes and code spans)."""
+    return "".join(
+        "\n" if token.type in ("softbreak", "hardbreak") else token.content
+        for token in MARKDOWN.parseInline(markdown)[0].children or []
+    )
 
 
 def encode(image: Image.Image, fmt: str, **params) -> bytes:

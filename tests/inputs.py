@@ -17,7 +17,8 @@ import pydicom
 from PIL import Image
 from pydicom.dataset import FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.filereader import read_dataset, read_preamble
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, generate_uid
 
 from tests.conftest import encode
 
@@ -78,13 +79,15 @@ def dicom_bytes(pixels: np.ndarray | None, photometric: str = "MONOCHROME2", **e
     return buffer.getvalue()
 
 
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
 def huge_png_header(width: int, height: int) -> bytes:
     """A PNG that declares an enormous size but carries almost no data."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + png_chunk(b"IEND", b""))
 
 
 def random_bytes(size: int, seed: int) -> bytes:
@@ -104,6 +107,40 @@ def rgba_png(pixels: np.ndarray) -> bytes:
     """Fully opaque RGBA: the decoder still has to drop the alpha channel."""
     rgba = np.dstack([pixels, pixels, pixels, np.full_like(pixels, 255)])
     return encode(Image.fromarray(rgba, "RGBA"), "PNG")
+
+
+def half_transparent_png(pixels: np.ndarray) -> bytes:
+    """The X-ray at half opacity, as an image editor's layer exported with its transparency."""
+    rgba = np.dstack([pixels, pixels, pixels, np.full_like(pixels, 128)])
+    return encode(Image.fromarray(rgba, "RGBA"), "PNG")
+
+
+def garbled_dicom(pixels: np.ndarray) -> bytes:
+    """A DICOM whose header is intact but whose pixel data was overwritten with garbage (a broken transfer)."""
+    data = dicom_bytes(pixels.astype(np.uint16) * 16)
+    header = len(data) - pixels.size * 2 - 12  # the pixel data element's tag, VR and length take 12 bytes
+    return data[:header] + random_bytes(5000, 4)
+
+
+def deflated_dicom(extra_zeros: int) -> bytes:
+    """A Deflated Explicit VR Little Endian DICOM whose deflated data set trails `extra_zeros` zero bytes (a bomb)."""
+    honest = dicom_bytes(gradient().astype(np.uint16) * 16, transfer_syntax=DeflatedExplicitVRLittleEndian)
+    stream = io.BytesIO(honest)
+    read_preamble(stream, False)
+    read_dataset(stream, False, True, stop_when=lambda tag, _vr, _length: tag.group != 2)
+    data_set = zlib.decompress(honest[stream.tell() :], -zlib.MAX_WBITS)
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = [deflater.compress(data_set)] + [deflater.compress(ZEROS) for _ in range(extra_zeros // len(ZEROS))]
+    return honest[: stream.tell()] + b"".join(body) + deflater.flush()
+
+
+def png_text_bomb(inflated: int) -> bytes:
+    """A small valid PNG carrying a compressed text chunk (zTXt) that inflates to `inflated` bytes."""
+    deflater = zlib.compressobj(9)
+    text = b"".join(deflater.compress(ZEROS) for _ in range(inflated // len(ZEROS))) + deflater.flush()
+    image = encode(Image.fromarray(gradient()), "PNG")
+    end = image.rindex(b"IEND") - 4  # before the IEND chunk's length
+    return image[:end] + png_chunk(b"zTXt", b"Comment\0\0" + text) + image[end:]
 
 
 def cmyk_jpeg(pixels: np.ndarray) -> bytes:
@@ -127,6 +164,78 @@ def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED)
         for name, data in members.items():
             bundle.writestr(name, data)
     return buffer.getvalue()
+
+
+# An archive's name that markdown, HTML and plotly would all turn into links and bold text if not escaped.
+HOSTILE_ARCHIVE = ("<b>ward</b> <a href='https://evil.example/x'>open</a> [prior](http://127.0.0.1:9/p) **y** "
+                   "www.evil.example mail@evil.example.zip")
+
+# Where a zip entry's fields lie (APPNOTE.TXT 4.3.7 and 4.3.12): (format, offset in the local header, offset in
+# the central directory record); then where each header's name and extra-field lengths are, and its name.
+ZIP_METHOD_FIELD = ("<H", 8, 10)
+ZIP_SIZE_FIELD = ("<I", 22, 24)
+LOCAL_LENGTHS_AT, LOCAL_NAME_AT = 26, 30
+CENTRAL_LENGTHS_AT, CENTRAL_NAME_AT = 28, 46
+CENTRAL_RECORD = b"PK\x01\x02"
+ZIP64_EXTRA, ZIP64_SIZES = 0x0001, 0xFFFFFFFF  # a ZIP64 entry's sizes: in this extra field, the uncompressed first
+ZEROS = bytes(16 << 20)
+
+
+def _headers(archive: bytes, member: str) -> list[tuple[int, int, int]]:
+    """(offset, its field's column in ZIP_*_FIELD, where its name starts) of `member`'s local and central headers."""
+    headers = [(zipfile.ZipFile(io.BytesIO(archive)).getinfo(member).header_offset, 1, LOCAL_NAME_AT)]
+    at = archive.find(CENTRAL_RECORD)
+    while at >= 0:
+        (length,) = struct.unpack_from("<H", archive, at + CENTRAL_LENGTHS_AT)
+        if archive[at + CENTRAL_NAME_AT : at + CENTRAL_NAME_AT + length] == member.encode():
+            headers.append((at, 2, CENTRAL_NAME_AT))
+        at = archive.find(CENTRAL_RECORD, at + 1)
+    return headers
+
+
+def patch_entry(archive: bytes, member: str, field: tuple[str, int, int], value: int) -> bytes:
+    """The archive with one field of `member`'s entry changed in both its headers, as a hostile zip is made."""
+    data = bytearray(archive)
+    for at, column, _ in _headers(archive, member):
+        struct.pack_into(field[0], data, at + field[column], value)
+    return bytes(data)
+
+
+def declare_size(archive: bytes, member: str, declared: int) -> bytes:
+    """The archive with `member`'s declared uncompressed size changed, as a zip bomb lies (ZIP64 entries too)."""
+    data = bytearray(archive)
+    for at, column, name_at in _headers(archive, member):
+        size_at = at + ZIP_SIZE_FIELD[column]
+        if struct.unpack_from("<I", data, size_at)[0] != ZIP64_SIZES:
+            struct.pack_into("<I", data, size_at, declared)
+            continue
+        name_length, extra_length = struct.unpack_from("<HH", data, at + (LOCAL_LENGTHS_AT, CENTRAL_LENGTHS_AT)[column - 1])
+        extra, end = at + name_at + name_length, at + name_at + name_length + extra_length
+        while extra + 4 <= end:
+            kind, size = struct.unpack_from("<HH", data, extra)
+            if kind == ZIP64_EXTRA:
+                struct.pack_into("<Q", data, extra + 4, declared)
+            extra += 4 + size
+    return bytes(data)
+
+
+def zip_bomb(method: int, inflated: int, declared: int | None = 1000, others: dict[str, bytes] | None = None,
+             bombs: tuple[str, ...] = ("NORMAL/bomb.png",)) -> bytes:
+    """A zip whose `bombs` each inflate to `inflated` bytes of zeros but declare `declared` (None: the truth)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for member in bombs:
+            info = zipfile.ZipInfo(member)
+            info.compress_type = method
+            with bundle.open(info, "w", force_zip64=inflated >= zipfile.ZIP64_LIMIT) as writer:
+                for start in range(0, inflated, len(ZEROS)):
+                    writer.write(ZEROS[: min(len(ZEROS), inflated - start)])
+        for name, data in (others or {}).items():
+            bundle.writestr(name, data)
+    archive = buffer.getvalue()
+    for member in bombs if declared is not None else ():
+        archive = declare_size(archive, member, declared)
+    return archive
 
 
 REFERRAL_NOTE = b"Referral: 3-year-old, fever and cough for 4 days. Please review the chest X-ray.\n" * 8

@@ -29,6 +29,9 @@ Image.MAX_IMAGE_PIXELS = None
 # near the end of the file betrays it (encoders may pad after it).
 JPEG_END = b"\xff\xd9"
 JPEG_END_SEARCH = 64
+# Pillow's PNG reader refuses text chunks and ICC profiles that inflate past PngImagePlugin.MAX_TEXT_CHUNK or,
+# together, MAX_TEXT_MEMORY, with a ValueError naming the limit.
+PILLOW_TEXT_LIMIT = "MAX_TEXT_"
 HIGH_BIT_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 GREY_MODES = ("1", "L", "LA", *HIGH_BIT_DEPTH_MODES)
 # Colour is measured on a copy at most COLOUR_SIDE pixels long; a pixel counts
@@ -36,6 +39,7 @@ GREY_MODES = ("1", "L", "LA", *HIGH_BIT_DEPTH_MODES)
 COLOUR_SIDE = 512
 COLOUR_SATURATION = 64
 COLOUR_VALUE = 40
+OPAQUE = 255
 
 
 def _colour_fraction(image: Image.Image, data: bytes) -> float:
@@ -70,7 +74,7 @@ def _decode_other_jpeg(data: bytes, name: str) -> DecodedImage:
     try:
         parameters = libjpeg.get_parameters(data)
     except RuntimeError as error:
-        raise ImageInputError(f"{file_label(name)} is a JPEG file that is damaged or truncated ({error}).") from error
+        raise ImageInputError(f"{file_label(name)} is a JPEG file that is damaged or truncated.", str(error)) from error
     check_size(int(parameters["columns"]), int(parameters["rows"]), name)
     if JPEG_END not in data[-JPEG_END_SEARCH:]:
         raise ImageInputError(f"{file_label(name)} is a JPEG file that is truncated (it has no end marker).")
@@ -79,7 +83,7 @@ def _decode_other_jpeg(data: bytes, name: str) -> DecodedImage:
         values = libjpeg.decode(data, colour_transform=1 if colour else 0)
     except RuntimeError as error:
         raise ImageInputError(
-            f"{file_label(name)} is a JPEG file whose image data is damaged or truncated ({error})."
+            f"{file_label(name)} is a JPEG file whose image data is damaged or truncated.", str(error)
         ) from error
     notes: list[str] = []
     pixels = values
@@ -92,6 +96,16 @@ def _decode_other_jpeg(data: bytes, name: str) -> DecodedImage:
     return DecodedImage(np.ascontiguousarray(pixels), JPEG.name, notes)
 
 
+def _unreadable(name: str, error: Exception) -> ImageInputError:
+    """Why Pillow could not read a file: its own limit on compressed text and profiles (a bomb), or damage."""
+    if isinstance(error, ValueError) and PILLOW_TEXT_LIMIT in str(error):
+        return ImageInputError(
+            f"{file_label(name)} carries compressed text or a colour profile that unpacks to more than an image "
+            "file may hold, as decompression bombs do; it was not read further.", str(error)
+        )
+    return ImageInputError(f"{file_label(name)} is damaged or truncated and cannot be decoded.", str(error))
+
+
 def _decode_raster(data: bytes, name: str) -> DecodedImage:
     try:
         image = Image.open(io.BytesIO(data))
@@ -100,7 +114,9 @@ def _decode_raster(data: bytes, name: str) -> DecodedImage:
             return _decode_other_jpeg(data, name)
         raise ImageInputError(f"{file_label(name)} is not an image this app can read; {UPLOAD_ADVICE}") from error
     except (OSError, ValueError, SyntaxError) as error:
-        raise ImageInputError(f"{file_label(name)} could not be opened as an image ({error}).") from error
+        if data.startswith(JPEG_START):
+            return _decode_other_jpeg(data, name)
+        raise _unreadable(name, error) from error
     image_format = pillow_format(image.format)
     if image_format is None:
         raise ImageInputError(f"{file_label(name)} is a {image.format} image; {UPLOAD_ADVICE}")
@@ -114,9 +130,7 @@ def _decode_raster(data: bytes, name: str) -> DecodedImage:
             decoded = _decode_other_jpeg(data, name)
             decoded.colour_fraction = _colour_fraction(image, data)
             return decoded
-        raise ImageInputError(
-            f"{file_label(name)} is damaged or truncated and cannot be decoded ({error})."
-        ) from error
+        raise _unreadable(name, error) from error
     colour = _colour_fraction(image, data)
     image = upright
     notes: list[str] = []
@@ -125,16 +139,18 @@ def _decode_raster(data: bytes, name: str) -> DecodedImage:
         pixels = to_uint8(np.asarray(image))
         notes.append(f"High bit-depth image ({mode}) rescaled to 8 bits.")
         return DecodedImage(pixels, image_format.name, notes, colour_fraction=colour)
+    transparent = 0.0
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
-        background = Image.new("RGBA", image.size, (0, 0, 0, 255))
-        image = Image.alpha_composite(background, image.convert("RGBA"))
+        image = image.convert("RGBA")
+        transparent = float(np.mean(np.asarray(image.getchannel("A")) < OPAQUE))
+        image = Image.alpha_composite(Image.new("RGBA", image.size, (0, 0, 0, OPAQUE)), image)
         notes.append("Transparency removed (composited on black).")
     elif mode == "CMYK":
         notes.append("CMYK image converted to grayscale.")
     elif mode not in ("L", "1"):
         notes.append(f"{mode} image converted to grayscale.")
     pixels = np.asarray(image.convert("L"), dtype=np.uint8)
-    return DecodedImage(pixels, image_format.name, notes, colour_fraction=colour)
+    return DecodedImage(pixels, image_format.name, notes, colour_fraction=colour, transparent_fraction=transparent)
 
 
 def decode_image(data: bytes, name: str = "") -> DecodedImage:
@@ -157,7 +173,10 @@ def decode_image(data: bytes, name: str = "") -> DecodedImage:
     except (MemoryError, RecursionError) as error:
         raise ImageInputError(f"{file_label(name)} is too large or too complex to decode.") from error
     except Exception as error:
-        raise ImageInputError(f"{file_label(name)} could not be decoded ({type(error).__name__}: {error}).") from error
+        raise ImageInputError(
+            f"{file_label(name)} could not be decoded: it is damaged or not what its format declares.",
+            f"{type(error).__name__}: {error}",
+        ) from error
 
 
 def read_image(path: str | Path) -> DecodedImage:

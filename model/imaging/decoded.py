@@ -20,8 +20,9 @@ class DecodedImage:
     """A grayscale X-ray at its source resolution, with what decoding had to do and what it saw on the way.
 
     colour_fraction is the share of strongly coloured pixels in the file as
-    stored (0 for grayscale files and DICOMs): the pixels keep only grey
-    levels, so the out-of-distribution check reads it here.
+    stored (0 for grayscale files and DICOMs), transparent_fraction the share
+    of pixels that are not fully opaque (composited on black): the pixels keep
+    neither, so the out-of-distribution check reads them here.
     """
 
     pixels: np.ndarray
@@ -29,6 +30,7 @@ class DecodedImage:
     notes: list[str] = field(default_factory=list)
     metadata: DicomMetadata | None = None  # a DICOM's header fields; JPEG and PNG carry none
     colour_fraction: float = 0.0
+    transparent_fraction: float = 0.0
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -49,12 +51,18 @@ def check_file_bytes(size: int, name: str) -> None:
         )
 
 
+def megapixels(pixels: int) -> str:
+    """A pixel count in megapixels, exactly: 100,005,000 is '100.005', never rounded onto a limit it passes."""
+    whole, millionths = divmod(pixels, 1_000_000)
+    return f"{whole:,}.{millionths:06d}".rstrip("0").rstrip(".")
+
+
 def check_size(width: int, height: int, name: str) -> None:
     """Refuse an image too large to decode safely or too small to judge, from the size its header declares."""
     if width * height > MAX_PIXELS:
         raise ImageInputError(
-            f"{file_label(name)} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-            f"images over {MAX_PIXELS // 1_000_000} megapixels are refused. Export a smaller copy."
+            f"{file_label(name)} is {width}x{height} pixels ({megapixels(width * height)} megapixels); "
+            f"images over {megapixels(MAX_PIXELS)} megapixels are refused. Export a smaller copy."
         )
     if min(width, height) < MIN_SIDE:
         raise ImageInputError(

@@ -10,17 +10,32 @@ import functools
 import io
 
 import cv2
+import libjpeg
 import numpy as np
+import openjpeg
 import pydicom
 from pydicom.datadict import dictionary_has_tag
+from pydicom.encaps import get_frame
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_dataset, read_preamble
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing, get_decoder
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    JPEG2000TransferSyntaxes,
+    JPEGLSTransferSyntaxes,
+    JPEGTransferSyntaxes,
+)
 
 from model.errors import ImageInputError
 from model.imaging.decoded import DecodedImage, check_size, file_label, to_uint8
 from model.imaging.formats import DICOM, UPLOAD_ADVICE, has_dicom_prefix, starts_like_a_dataset
+from model.imaging.inflate import inflate_deflated
 from model.trust.metadata import read_metadata
+
+# The Image Pixel module's elements (Rows, Columns, Bits Allocated): a header that has them announces pixel data.
+IMAGE_PIXEL_ELEMENTS = frozenset({0x00280010, 0x00280011, 0x00280100})
 
 
 def _as_list(value: object) -> list:
@@ -97,14 +112,60 @@ def _syntax_as_read(dataset: pydicom.Dataset) -> pydicom.uid.UID:
     return pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian
 
 
+def _read_dataset(data: bytes, name: str) -> pydicom.Dataset:
+    """The data set, a deflated one inflated here under a cap (pydicom would inflate it whole, unbounded)."""
+    stream = io.BytesIO(data)
+    if has_dicom_prefix(data):
+        read_preamble(stream, False)
+        meta = read_dataset(stream, False, True, stop_when=lambda tag, _vr, _length: tag.group != 2)
+        if meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
+            inflated = inflate_deflated(memoryview(data)[stream.tell() :], file_label(name))
+            dataset = pydicom.dcmread(io.BytesIO(inflated), force=True)
+            dataset.file_meta = pydicom.dataset.FileMetaDataset(meta)
+            dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            return dataset
+        stream.seek(0)
+    return pydicom.dcmread(stream, force=True)
+
+
+def _check_compressed_frame(dataset: pydicom.Dataset, name: str) -> None:
+    """A compressed frame's own size must be the header's: decoders allocate what the frame declares.
+
+    A 64x64 header over a JPEG or JPEG 2000 frame declaring 60000x60000
+    pixels would pass check_size and then allocate gigabytes in the decoder.
+    """
+    syntax = dataset.file_meta.TransferSyntaxUID
+    if syntax in JPEG2000TransferSyntaxes:
+        read_parameters = openjpeg.get_parameters
+    elif syntax in JPEGTransferSyntaxes or syntax in JPEGLSTransferSyntaxes:
+        read_parameters = libjpeg.get_parameters
+    else:
+        return  # RLE decodes into a buffer of the header's size; native data is the buffer itself
+    try:
+        parameters = read_parameters(get_frame(dataset.PixelData, 0, number_of_frames=1))
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:
+        raise ImageInputError(
+            f"{file_label(name)} is a damaged DICOM file: its compressed image cannot be read.", str(error)
+        ) from error
+    width, height = int(parameters["columns"]), int(parameters["rows"])
+    check_size(width, height, name)
+    if (height, width) != (int(dataset.Rows), int(dataset.Columns)):
+        raise ImageInputError(
+            f"{file_label(name)} is a damaged DICOM file: its header describes a {dataset.Columns}x{dataset.Rows} "
+            f"image, but its compressed image is {width}x{height} pixels."
+        )
+
+
 def decode_dicom(data: bytes, name: str) -> DecodedImage:
     """The radiograph of a DICOM file; ImageInputError for anything else, saying what the file holds instead."""
     if not (has_dicom_prefix(data) or starts_like_a_dataset(data)):
         raise _not_dicom(name)
     try:
-        dataset = pydicom.dcmread(io.BytesIO(data), force=True)
+        dataset = _read_dataset(data, name)
+    except ImageInputError:
+        raise
     except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-        raise ImageInputError(f"{file_label(name)} is not a readable DICOM file ({error}).") from error
+        raise ImageInputError(f"{file_label(name)} is not a readable DICOM file.", str(error)) from error
     if not has_dicom_prefix(data) and not any(dictionary_has_tag(tag) for tag in dataset.keys()):  # noqa: SIM118 - a Dataset iterates over elements
         # Read with force=True, any bytes parse as a few unknown elements; a real file has standard ones.
         raise _not_dicom(name)
@@ -112,6 +173,11 @@ def decode_dicom(data: bytes, name: str) -> DecodedImage:
     if "TransferSyntaxUID" not in dataset.file_meta:
         dataset.file_meta.TransferSyntaxUID = _syntax_as_read(dataset)
         notes.append(f"DICOM without a file header: read as {dataset.file_meta.TransferSyntaxUID.name}.")
+    if "PixelData" not in dataset and IMAGE_PIXEL_ELEMENTS.intersection(dataset.keys()):
+        raise ImageInputError(
+            f"{file_label(name)} is a damaged DICOM file: its header describes an image, but the pixel data is "
+            "missing or cut off. Export it from the PACS again."
+        )
     if "PixelData" not in dataset:
         raise ImageInputError(
             f"{file_label(name)} is a DICOM file without pixel data (perhaps a report or structured document)."
@@ -126,6 +192,7 @@ def decode_dicom(data: bytes, name: str) -> DecodedImage:
         raise ImageInputError(
             f"{file_label(name)} holds {frames} frames (a series or cine loop); upload a single radiograph."
         )
+    _check_compressed_frame(dataset, name)
     try:
         raw = dataset.pixel_array
     except (NotImplementedError, RuntimeError) as error:
@@ -141,7 +208,9 @@ def decode_dicom(data: bytes, name: str) -> DecodedImage:
             "export it uncompressed or as PNG."
         ) from error
     except (ValueError, AttributeError, KeyError, TypeError, EOFError, OSError) as error:
-        raise ImageInputError(f"{file_label(name)} has DICOM pixel data that cannot be read ({error}).") from error
+        raise ImageInputError(
+            f"{file_label(name)} is a damaged DICOM file: its pixel data cannot be read.", str(error)
+        ) from error
     metadata = read_metadata(dataset)
     photometric = str(getattr(dataset, "PhotometricInterpretation", "MONOCHROME2")).upper()
     if raw.ndim == 3:

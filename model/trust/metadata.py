@@ -26,10 +26,11 @@ CHEST_BODY_PARTS = {"CHEST", "THORAX", "LUNG", "LUNGS", "TORAX", "THORAX/CHEST"}
 FRONTAL_VIEWS = {"PA", "AP"}
 LATERAL_VIEWS = {"LL", "RL", "LAT", "LATERAL", "LLD", "RLD"}
 TRAINED_AGES_YEARS = (1.0, 5.0)
-TRUSTED_AGE_TEXT = (
+TRAINED_AGE_RANGE_TEXT = (
     f"the model was trained only on children aged {TRAINED_AGES_YEARS[0]:.0f} to {TRAINED_AGES_YEARS[1]:.0f}, whose "
-    "chests differ in proportions, ribs and heart size. Its answer has not been tested at this age."
+    "chests differ in proportions, ribs and heart size."
 )
+TRUSTED_AGE_TEXT = f"{TRAINED_AGE_RANGE_TEXT} Its answer has not been tested at this age."
 AGE_UNITS_PER_YEAR = {"D": 365.25, "W": 52.18, "M": 12.0, "Y": 1.0}
 
 NOT_RADIOGRAPH = "not-radiograph"

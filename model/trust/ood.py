@@ -51,11 +51,17 @@ MIN_GREY_STD = 8.0
 MAX_WHITE_FRACTION = 0.25
 MAX_BLACK_FRACTION = 0.6
 MAX_COLOUR_FRACTION = 0.05
+# X-rays are opaque; a file this much (partly) transparent was composited on black at decoding, so it reaches
+# the network darker than the X-ray it holds (DecodedImage.transparent_fraction).
+MAX_TRANSPARENT_FRACTION = 0.05
 
 # Orientation and polarity: a turned or inverted copy this much nearer (as a
 # fraction of the upload's own distance) is the likelier reading. On the 160 px
 # model's validation split the nearest such copy of a real X-ray lies at 0.84x
 # or more (1st percentile 0.94x); inverted and upside-down X-rays sit at 0.68x.
+# The copy must also lie within the limit, like a training X-ray: an all-black
+# image's inverted copy is nearer, but no X-ray either, and calling it a
+# negative misled.
 CORRECTION_GAIN = 0.85
 
 # What the upload probably is when a corrected copy lies much nearer, and the correction.
@@ -101,6 +107,7 @@ class OodAssessment:
     reasons: tuple[str, ...]
     distance: float
     threshold: float
+    correction: str | None = None  # what the upload probably is (turned, inverted) when a corrected copy fits
 
 
 @functools.lru_cache(maxsize=8)
@@ -174,13 +181,21 @@ def load_ood(artifacts_dir: str | Path = DEFAULT_ARTIFACTS_DIR) -> OodModel:
         return OodModel(stats["mean"], stats["precision"], float(summary["threshold"]), summary)
 
 
-def pixel_reasons(pixels: np.ndarray, colour: float) -> list[str]:
-    """What the decoded grey levels and the upload's colour (its DecodedImage.colour_fraction) alone say is wrong."""
+def pixel_reasons(pixels: np.ndarray, colour: float, transparency: float = 0.0) -> list[str]:
+    """What the decoded grey levels, the upload's colour and its transparency alone say is wrong.
+
+    colour and transparency are the DecodedImage's colour_fraction and transparent_fraction.
+    """
     reasons = []
     if colour > MAX_COLOUR_FRACTION:
         reasons.append(
             f"The upload is in colour ({colour:.0%} of it strongly coloured); X-rays are grayscale. "
             "It may be a photograph or a screenshot."
+        )
+    if transparency > MAX_TRANSPARENT_FRACTION:
+        reasons.append(
+            f"{transparency:.0%} of the upload is transparent or see-through; X-rays are opaque. Shown on black, it is "
+            "darker than the X-ray it holds: export it again without transparency."
         )
     # Every figure from one histogram of the 8-bit grey levels: a single pass over a full-resolution image.
     share = np.bincount(pixels.ravel(), minlength=256) / pixels.size
@@ -218,12 +233,13 @@ def assess(
             f"stay below {ood.threshold:.0f}."
         )
     nearest = int(np.argmin(distances[1:]))
-    if distances[1 + nearest] < CORRECTION_GAIN * distance:
+    correction = None
+    if distances[1 + nearest] < CORRECTION_GAIN * distance and distances[1 + nearest] <= ood.threshold:
+        correction = CORRECTIONS[nearest][0]
         reasons.append(
-            f"The image seems to {CORRECTIONS[nearest][0]}: corrected, it looks far more like a training "
-            "X-ray. Correct it and upload it again."
+            f"The image seems to {correction}: corrected, it looks like a training X-ray. Correct it and upload it again."
         )
-    return OodAssessment(bool(reasons), tuple(reasons), distance, ood.threshold)
+    return OodAssessment(bool(reasons), tuple(reasons), distance, ood.threshold, correction)
 
 
 def main(argv: list[str] | None = None) -> int:

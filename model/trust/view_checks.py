@@ -39,7 +39,7 @@ from model.imaging.formats import image_files
 from model.inference import Classifier, load_classifier
 from model.network import STAGE_WIDTHS, activation_name, stage_conv_name
 from model.paths import DEFAULT_ARTIFACTS_DIR
-from model.trust.metadata import AGE_OUTSIDE_TRAINING, LATERAL, TRUSTED_AGE_TEXT, TrustFlag
+from model.trust.metadata import AGE_OUTSIDE_TRAINING, LATERAL, TRAINED_AGE_RANGE_TEXT, TrustFlag
 from model.trust.ood import FEATURE_LAYER, pooled_features
 
 VIEW_CHECKS_FILE = "view_checks.json"
@@ -62,13 +62,17 @@ SEED = 0
 SYMMETRY_SIDE = 128
 SYMMETRY_AXIS_SHIFT = 24
 FEATURE_CHUNK = 64
+# A probe tells images apart by what it was fitted on; on an image unlike all of those it still fires, so its
+# reason says what the image resembles and what to check, never which view or age it is.
 REASONS = {
     LATERAL: (
-        "The image looks like a lateral (side) view of the chest; the model only knows frontal (PA or AP) views.",
+        "The image differs from the frontal (PA or AP) views the model was trained on the way lateral (side) "
+        "views do. If it is a lateral view, the model's answer does not apply: it knows only frontal views.",
         True,
     ),
     AGE_OUTSIDE_TRAINING: (
-        f"The image looks like an adult's chest X-ray (proportions, ribs, heart size); {TRUSTED_AGE_TEXT}",
+        "The image's proportions, ribs and heart size are closer to adults' chest X-rays than to the young "
+        f"children's the model was trained on. Check the patient's age: {TRAINED_AGE_RANGE_TEXT}",
         False,
     ),
 }

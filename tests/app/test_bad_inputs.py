@@ -30,6 +30,8 @@ from tests.inputs import (
     blocky_png,
     cmyk_jpeg,
     dicom_bytes,
+    garbled_dicom,
+    half_transparent_png,
     huge_png_header,
     make_zip,
     monochrome1_dicom,
@@ -43,6 +45,9 @@ from ui import state
 pytestmark = pytest.mark.slow  # the real app under AppTest
 
 SIDE_AT_LIMIT = 10_000
+# A decoder's own words that must stay out of the message a reader sees.
+DECODER_WORDS = ("libjpeg", "error code", "GetJPEGParameters")
+VIEW_AND_AGE_CLAIMS = ("lateral", "adult")
 # 16-bit, RGBA and MONOCHROME1 are lossless; CMYK is a second JPEG encoding.
 PROBABILITY_TOLERANCE = 0.02
 
@@ -61,6 +66,7 @@ class XRay:
 class Refused:
     make: Callable[[XRay], Upload]
     fragment: str
+    not_said: tuple[str, ...] = ()  # what would mislead, or is a library's words rather than the reader's
 
 
 @dataclass(frozen=True)
@@ -75,10 +81,20 @@ REFUSED = {
     "random bytes .jpg": Refused(lambda x: Upload("noise.jpg", random_bytes(20_000, 1)), "not an image"),
     "random bytes .png": Refused(lambda x: Upload("noise.png", random_bytes(20_000, 2)), "not an image"),
     "random bytes .dcm": Refused(lambda x: Upload("noise.dcm", random_bytes(20_000, 3)), "not a DICOM file"),
-    "truncated JPEG": Refused(lambda x: Upload(f"cut_{x.name}", truncated(x.data)), "truncated"),
+    "truncated JPEG": Refused(lambda x: Upload(f"cut_{x.name}", truncated(x.data)), "truncated", DECODER_WORDS),
+    "JPEG cut inside its header": Refused(
+        lambda x: Upload(f"stub_{x.name}", x.data[:200]), "damaged or truncated", DECODER_WORDS
+    ),
     "PNG declaring 50000x50000": Refused(lambda x: Upload("bomb.png", huge_png_header(50_000, 50_000)), "megapixels"),
     "PNG one row over 100 MP": Refused(
-        lambda x: Upload("over.png", huge_png_header(SIDE_AT_LIMIT + 1, SIDE_AT_LIMIT)), "megapixels"
+        lambda x: Upload("over.png", huge_png_header(SIDE_AT_LIMIT + 1, SIDE_AT_LIMIT)),
+        "10001x10000 pixels (100.01 megapixels); images over 100 megapixels are refused",
+    ),
+    "PNG 20001x5000": Refused(
+        lambda x: Upload("wide.png", huge_png_header(20_001, 5_000)), "(100.005 megapixels); images over 100 megapixels"
+    ),
+    "DICOM header then garbage": Refused(
+        lambda x: Upload("garbled.dcm", garbled_dicom(x.pixels)), "is a damaged DICOM file", ("without pixel data",)
     ),
     "1x1 pixel": Refused(lambda x: Upload("dot.png", encode(Image.new("L", (1, 1), 128), "PNG")), "at least 64"),
     "DICOM without pixel data": Refused(lambda x: Upload("report.dcm", dicom_bytes(None)), "without pixel data"),
@@ -92,6 +108,20 @@ ACCEPTED = {
     "DICOM MONOCHROME1": Accepted(lambda x: Upload("inverted.dcm", monochrome1_dicom(x.pixels)), "MONOCHROME1", True),
     # 10000 x 10000 is exactly MAX_PIXELS, and only images over it are refused.
     "10000x10000 PNG": Accepted(lambda x: Upload("huge.png", blocky_png(x.pixels, SIDE_AT_LIMIT)), None, False),
+}
+
+
+# A frontal child X-ray made unlike the training ones: what the page must say, and what it must not claim.
+UNLIKE_TRAINING = {
+    "inverted": (lambda x: encode(Image.fromarray(255 - x.pixels), "PNG"), "inverted", VIEW_AND_AGE_CLAIMS),
+    "turned by 90 degrees": (
+        lambda x: encode(Image.fromarray(np.ascontiguousarray(np.rot90(x.pixels))), "PNG"), "on its side",
+        VIEW_AND_AGE_CLAIMS,
+    ),
+    "half-transparent": (lambda x: half_transparent_png(x.pixels), "transparent", VIEW_AND_AGE_CLAIMS),
+    "all black": (
+        lambda x: encode(Image.new("L", (500, 400), 0), "PNG"), "pure black", VIEW_AND_AGE_CLAIMS + ("inverted",)
+    ),
 }
 
 
@@ -146,6 +176,7 @@ def test_refused_file_gets_a_clear_error_and_the_session_goes_on(case, app, xray
     assert not app.exception
     [error] = decode_errors(app, file)
     assert REFUSED[case].fragment.lower() in error.lower()
+    assert not any(words.lower() in error.lower() for words in REFUSED[case].not_said), error
     assert not app.metric, "no result for a refused file"
     still_serves_a_good_xray(app, val_images)
 
@@ -166,3 +197,22 @@ def test_readable_variant_gets_a_result_with_a_note_and_the_session_goes_on(case
         assert probability == pytest.approx(xray.probability, abs=PROBABILITY_TOLERANCE + rounding)
     assert len(app.image) >= 5, "the explanations are drawn"
     still_serves_a_good_xray(app, val_images)
+
+
+@pytest.mark.parametrize("case", list(UNLIKE_TRAINING))
+def test_an_image_unlike_the_training_ones_is_told_why_and_nothing_it_is_not(case, app, xray):
+    make, said, not_said = UNLIKE_TRAINING[case]
+    upload(app, Upload(f"{case}.png", make(xray)))
+    assert not app.exception
+    reasons = " ".join(displayed(alert.value) for alert in list(app.error) + list(app.warning))
+    assert said in reasons, reasons
+    assert not any(claim in reasons for claim in not_said), reasons
+
+
+def test_a_decoders_own_words_are_kept_apart_from_the_message(app, xray):
+    file = Upload(f"stub_{xray.name}", xray.data[:200])
+    upload(app, file)
+    [error] = decode_errors(app, file)
+    assert not any(words in error for words in DECODER_WORDS), error
+    said = [displayed(caption.value) for caption in app.caption if "What the decoder said:" in displayed(caption.value)]
+    assert said and any(words in said[0] for words in DECODER_WORDS), said

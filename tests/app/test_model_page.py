@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 from model.card import CARD_FILE, VALIDATION_SCORES_FILE, read_card, read_scores
 from model.evaluation.metrics import binary_metrics
 from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
-from tests.conftest import displayed
-from tests.inputs import make_zip
+from tests.conftest import MARKDOWN, displayed
+from tests.inputs import HOSTILE_ARCHIVE, make_zip, zip_bomb
 from ui import state
 from ui.pages import MODEL_AND_DATA_PATH
 
@@ -169,6 +171,42 @@ def test_an_uploaded_zip_is_scored_and_its_bad_files_skipped(page: AppTest, val_
     assert any("broken.jpeg" in node.value.to_string() for node in skipped)
 
 
+def markdown_of(node) -> str:
+    return str(node.label if node.type == "tab" else node.value)
+
+
+def test_an_archive_named_in_markdown_and_html_is_shown_as_written_and_its_bomb_named(page: AppTest, val_images) -> None:
+    """Every place the set's name appears shows it as written, with no link, bold or HTML; the bomb is skipped by name."""
+    members = {f"{('NORMAL', 'PNEUMONIA')[label]}/{path.name}": path.read_bytes()
+               for path, label in val_images[:2] + val_images[8:10]}
+    archive = zip_bomb(zipfile.ZIP_BZIP2, 64 << 20, declared=1000, others=members)
+    page.file_uploader(key=state.OWN_ZIP).set_value((HOSTILE_ARCHIVE, archive, "application/zip"))
+    page.button(key=state.SCORE_ZIP).click().run()
+    assert not page.exception, texts(page.exception)
+    name = HOSTILE_ARCHIVE.removesuffix(".zip")
+    notice = page.success
+    assert f"Scored '{name}': 4 images, 1 skipped" in texts(notice)
+    assert "NORMAL/bomb.png: 'NORMAL/bomb.png' unpacks to more than the 1,000 bytes its zip entry declares" in texts(
+        page.warning)
+    page.selectbox(key=state.EXPLORER_SET).set_value(name).run()
+    page.slider(key=state.EXPLORER_THRESHOLD).set_value(1.0).run()
+    assert f"pneumonias in '{name}'," in texts(page.warning)
+    assert f"Sensitivity, specificity, PPV and NPV in '{name}' at every threshold" in texts(page.caption)
+    assert displayed(page.tabs[-1].label) == name
+    shown = [node for node in elements(page) + list(page.tabs) if node.type in ("warning", "caption", "tab")
+             and name in displayed(markdown_of(node))]
+    assert len(shown) >= 4, "the explorer's warning and caption, the threshold caption and the tab"
+    for node in shown + list(notice):
+        tokens = MARKDOWN.parseInline(markdown_of(node))[0].children
+        assert {token.type for token in tokens} <= {"text", "code_inline", "softbreak"}, markdown_of(node)
+    drawn = charts(page)
+    titles = [drawn[state.CONFUSION_CHART + name]["layout"]["title"]["text"]] + [
+        annotation["text"] for annotation in drawn[state.CLASS_DISTRIBUTION_CHART]["layout"]["annotations"]]
+    assert f"Confusion matrix, {name}" == html.unescape(titles[0])
+    assert any(name in html.unescape(title) for title in titles[1:])
+    assert not any(tag in title for title in titles for tag in ("<b>ward", "<a ")), titles
+
+
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
@@ -239,7 +277,7 @@ def test_the_calibration_sample_is_shown_before_and_after_with_intervals(page: A
 
 def test_the_threshold_rule_is_described_from_the_card(page: AppTest, card: dict) -> None:
     point = card["operating_point"]
-    text = texts(page.markdown)
+    text = "\n".join(str(node.value) for node in page.markdown)  # the page's own markdown, as written
     described = text[text.index("**Operating point**"):]
     assert f"{card['threshold']:.3f}" in described and f"`{point['fitted_on']['name']}`" in described
     assert point["method"]["threshold"] in described

@@ -5,6 +5,7 @@ One server serves the whole module. Screenshots go to tests/artifacts/
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +33,10 @@ from tests.browser import (
     streamlit_server,
     upload,
     wait_for_result,
+    wait_until_idle,
 )
-from tests.inputs import REFERRAL_NOTE, Upload, make_zip, truncated
-from ui.text import WORD_JOINER
+from tests.inputs import HOSTILE_ARCHIVE, REFERRAL_NOTE, Upload, make_zip, truncated, zip_bomb
+from ui import state
 
 pytestmark = [
     pytest.mark.slow,
@@ -119,12 +121,69 @@ def test_file_names_are_shown_as_written_never_as_markdown(server, browser, val_
     broken = Upload("[click](http://127.0.0.1:9/p) _bad_.png", b"not a png")
     upload(page, named.for_browser(), broken.for_browser())
     page.get_by_test_id("stHeading").filter(has_text="Open prior study").first.wait_for(timeout=RESULT_TIMEOUT_MS)
-    headings = [heading.replace(WORD_JOINER, "").strip() for heading in page.get_by_test_id("stHeading").all_inner_texts()]
-    assert named.name in headings, headings
+    headings = [heading.strip() for heading in page.get_by_test_id("stHeading").all_inner_texts()]
+    assert named.name in headings, "the heading is the name itself, character for character, as a reader copies it"
     page.get_by_test_id("stAlertContentError").filter(has_text="click").wait_for()
-    errors = [error.replace(WORD_JOINER, "") for error in shown_errors(page)]
-    assert any(broken.name in error for error in errors), errors
-    assert page.locator('a[href*="127.0.0.1:9"]').count() == 0, "no link made from a file name"
+    assert any(f"'{broken.name}'" in error for error in shown_errors(page)), shown_errors(page)
+    assert links_to(page, "127.0.0.1:9") == 0, "no link made from a file name"
+    page.context.close()
+
+
+def links_to(page: Page, address: str) -> int:
+    """Links on the page, in HTML or in plotly's SVG (xlink:href), whose target holds `address`."""
+    return page.evaluate(
+        """(address) => [...document.querySelectorAll('a')].filter(
+            (a) => (a.getAttribute('href') || a.getAttribute('xlink:href') || '').includes(address)).length""",
+        address,
+    )
+
+
+def choose(page: Page, key: str, typed: str) -> str:
+    """Pick the option matching `typed` in the selectbox with widget key `key`, as a reader types to filter; the choice.
+
+    Streamlit marks a keyed widget's container .st-key-KEY.
+    """
+    box = page.locator(f".st-key-{key}")
+    box.get_by_role("combobox").click()
+    page.keyboard.type(typed)
+    page.keyboard.press("Enter")
+    wait_until_idle(page)
+    return box.get_by_role("combobox").input_value()
+
+
+def test_an_archive_named_in_html_and_markdown_reads_as_written_on_the_model_page(server, browser, val_images):
+    """The set's name in the notice, tab, explorer warning, captions and plotly titles: as written, never markup."""
+    page = open_diagnose(browser, server.url)
+    open_model_page(page)
+    members = {f"{CLASS_NAMES[label]}/{path.name}": path.read_bytes() for path, label in val_images[:2] + val_images[8:10]}
+    archive = zip_bomb(zipfile.ZIP_BZIP2, 64 << 20, declared=1000, others=members)
+    name = HOSTILE_ARCHIVE.removesuffix(".zip")
+    upload(page, Upload(HOSTILE_ARCHIVE, archive).for_browser())
+    wait_until_idle(page)
+    page.get_by_role("button", name="Score archive").click()
+    page.get_by_test_id("stAlertContentSuccess").filter(has_text="4 images, 1 skipped").wait_for(timeout=RESULT_TIMEOUT_MS)
+    wait_until_idle(page)
+    notices = page.get_by_test_id("stAlert").all_inner_texts()
+    assert any(f"Scored '{name}'" in notice for notice in notices), notices
+    assert any("NORMAL/bomb.png" in notice and "declares" in notice for notice in notices), notices
+    assert choose(page, state.EXPLORER_SET, "www.evil.example") == name
+    page.locator(f".st-key-{state.EXPLORER_THRESHOLD}").get_by_role("slider").press("End")
+    warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="pneumonias in")
+    warning.wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert f"pneumonias in '{name}'," in warning.inner_text()
+    captions = page.get_by_test_id("stCaptionContainer").all_inner_texts()
+    assert any(f"PPV and NPV in '{name}' at every threshold" in caption for caption in captions), captions
+    tab = page.get_by_role("tab").filter(has_text="www.evil.example")
+    assert tab.inner_text().strip() == name
+    tab.click()
+    wait_until_idle(page)
+    titles = page.locator(".gtitle, .annotation-text").evaluate_all("nodes => nodes.map((n) => n.textContent)")
+    assert f"Confusion matrix, {name}" in titles, titles
+    assert any(title.startswith(f"evaluation: {name}") for title in titles), titles
+    assert links_to(page, "evil.example") == links_to(page, "127.0.0.1:9") == 0, "no link made from the name"
+    bold = page.locator("b, strong").evaluate_all("nodes => nodes.map((n) => n.textContent)")
+    assert "ward" not in bold and "y" not in bold, bold
+    screenshot(page, ARTIFACTS / "hostile_archive_name.png", height=1400, from_heading="Threshold explorer")
     page.context.close()
 
 

@@ -23,6 +23,8 @@ def show_the_call() -> Assessment:
         assessed = assessments(files)
         for failed in (a for a in assessed if not a.ok):
             st.error(plain(failed.error), icon="🚫")
+            if failed.error_detail:
+                st.caption(plain(f"What the decoder said: {failed.error_detail}"))
         ranked = by_probability(assessed)
         if not ranked:
             st.stop()

@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from model.dataset import CLASS_NAMES
 from model.evaluation.data_summary import class_shares, imbalance_ratio
+from ui.text import plotly_plain
 
 CLASS_COLOURS = dict(zip(CLASS_NAMES, ("#4C78A8", "#E45756")))
 SERIES_COLOURS = {"train": "#4C78A8", "validation": "#F58518", "selection set": "#54A24B"}
@@ -19,10 +20,10 @@ HEIGHT = 380
 
 
 def class_distribution_figure(counts: dict[str, dict[str, int]]) -> go.Figure:
-    """One panel per split, so a split of 16 images is as readable as one of 4,000."""
+    """One panel per split, so a split of 16 images is as readable as one of 4,000; split names may be the user's."""
     splits = list(counts)
     titles = [
-        f"{split}<br>{sum(counts[split].values()):,} images · {imbalance_ratio(counts[split]):.2f} : 1"
+        f"{plotly_plain(split)}<br>{sum(counts[split].values()):,} images · {imbalance_ratio(counts[split]):.2f} : 1"
         for split in splits
     ]
     figure = make_subplots(rows=1, cols=len(splits), subplot_titles=titles)

@@ -17,6 +17,8 @@ from ui.progress import in_line
 from ui.resources import classifier
 from ui.text import plain
 
+SKIPPED_LISTED = 10
+
 
 def score(evaluate: Callable[[Callable[[int, int], None]], dict], taken: list[str]) -> None:
     """Score a labelled set in the shared lane, behind other sessions' work, and keep it for this session."""
@@ -30,11 +32,23 @@ def score(evaluate: Callable[[Callable[[int, int], None]], dict], taken: list[st
         return
     report["name"] = unique_name(report["name"], taken)
     st.session_state.setdefault(state.OWN_EVALUATIONS, []).append(report)
-    st.session_state[state.OWN_EVALUATION_NOTICE] = (
-        f"Scored '{report['name']}': {report['n']} images, {len(report['skipped'])} skipped. It is now a tab "
-        "under Performance and a choice in the threshold explorer and calibration."
-    )
+    st.session_state[state.OWN_EVALUATION_NOTICE] = report["name"]
     st.rerun()
+
+
+def scored_notice(name: str) -> None:
+    """What the last scoring gave: the new set, and each file left out with its reason, so none is lost silently."""
+    report = next(r for r in st.session_state[state.OWN_EVALUATIONS] if r["name"] == name)
+    skipped = report["skipped"]
+    st.success(plain(
+        f"Scored '{name}': {report['n']} images, {len(skipped)} skipped. It is now a tab under Performance and a "
+        "choice in the threshold explorer and calibration."
+    ))
+    if skipped:
+        lines = [f"- {plain(entry['file'])}: {plain(entry['reason'])}" for entry in skipped[:SKIPPED_LISTED]]
+        if len(skipped) > SKIPPED_LISTED:
+            lines.append(f"- and {len(skipped) - SKIPPED_LISTED} more, listed under Performance in the set's tab.")
+        st.warning("Skipped:\n" + "\n".join(lines))
 
 
 def score_folder(text: str, taken: list[str]) -> None:
@@ -66,7 +80,7 @@ def own_data_section(taken: list[str]) -> None:
     st.header("Evaluate your own data")
     st.markdown(OWN_DATA_INTRO)
     if state.OWN_EVALUATION_NOTICE in st.session_state:
-        st.success(plain(st.session_state.pop(state.OWN_EVALUATION_NOTICE)))
+        scored_notice(st.session_state.pop(state.OWN_EVALUATION_NOTICE))
     from_folder, from_zip = st.columns(2)
     with from_folder:
         text = st.text_input("Labelled folder on this machine", key=state.OWN_FOLDER,

@@ -13,7 +13,7 @@ from model.operating_point import calls_at
 from ui import state
 from ui.copy import PERFORMANCE_INTRO
 from ui.model_page import charts
-from ui.text import plain
+from ui.text import plain, plotly_plain
 
 HEADLINE_LABELS = {"auroc": "AUROC", "accuracy": "accuracy", "sensitivity": "sensitivity",
                    "specificity": "specificity", "precision": "PPV", "npv": "NPV", "f1": "F1", "ece": "ECE"}
@@ -65,7 +65,7 @@ def performance_panel(evaluation: EvaluationSet, model_card: ModelCard, shipped:
         "together)."
     )
     st.plotly_chart(
-        charts.confusion_matrix_figure(metrics["confusion_matrix"], f"Confusion matrix, {evaluation.name}"),
+        charts.confusion_matrix_figure(metrics["confusion_matrix"], f"Confusion matrix, {plotly_plain(evaluation.name)}"),
         key=state.CONFUSION_CHART + evaluation.name,
     )
     st.caption(
@@ -94,7 +94,7 @@ def performance_panel(evaluation: EvaluationSet, model_card: ModelCard, shipped:
     else:
         st.info("ROC and precision-recall curves need images of both classes.")
     if evaluation.skipped:
-        with st.expander(f"{len(evaluation.skipped)} files skipped"):
+        with st.expander(f"{len(evaluation.skipped)} {'file' if len(evaluation.skipped) == 1 else 'files'} skipped"):
             st.dataframe(pd.DataFrame(evaluation.skipped), hide_index=True)
 
 

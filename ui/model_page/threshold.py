@@ -46,11 +46,11 @@ def threshold_explorer(sets: list[EvaluationSet], shipped: float) -> None:
             rate_metric(label, at_chosen[key], at_shipped[key])
     missed, missed_shipped = at_chosen["confusion_matrix"][1][0], at_shipped["confusion_matrix"][1][0]
     if missed > missed_shipped:
-        st.warning(
+        st.warning(plain(
             f"At {chosen:.3f} the model misses {missed} of {int(labels.sum())} pneumonias in '{evaluation.name}', "
             f"{missed - missed_shipped} more than at the shipped threshold {shipped:.3f}. A missed pneumonia costs "
             "more than a false alarm."
-        )
+        ))
     st.plotly_chart(
         charts.confusion_matrix_figure(at_chosen["confusion_matrix"], f"Confusion matrix at threshold {chosen:.3f}"),
         key=state.THRESHOLD_CONFUSION_CHART,
@@ -60,7 +60,7 @@ def threshold_explorer(sets: list[EvaluationSet], shipped: float) -> None:
         charts.threshold_sweep_figure(threshold_sweep(labels, probabilities, SWEEP_THRESHOLDS), chosen, shipped),
         key=state.THRESHOLD_SWEEP_CHART,
     )
-    st.caption(
+    st.caption(plain(
         f"Sensitivity, specificity, PPV and NPV in '{evaluation.name}' at every threshold; solid line shipped, "
         "dashed line chosen."
-    )
+    ))
