@@ -62,11 +62,14 @@ MARKDOWN = MarkdownIt("commonmark")
 
 
 def displayed(markdown: str) -> str:
-    """The text a reader sees of one line of markdown, as a CommonMark parser reads it (escapes and code spans)."""
-    return "".join(
-        "\n" if token.type in ("softbreak", "hardbreak") else token.content
-        for token in MARKDOWN.parseInline(markdown)[0].children or []
-    )
+    """The text a reader sees of markdown, as a CommonMark parser reads it: each block's text on a line of its own."""
+    blocks = [
+        "".join(" " if child.type in ("softbreak", "hardbreak") else child.content for child in token.children or [])
+        if token.type == "inline" else token.content
+        for token in MARKDOWN.parse(markdown)
+        if token.type in ("inline", "code_block", "fence")
+    ]
+    return "\n".join(blocks)
 
 
 def encode(image: Image.Image, fmt: str, **params) -> bytes:

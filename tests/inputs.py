@@ -17,9 +17,9 @@ import pydicom
 from PIL import Image
 from pydicom.dataset import FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.filereader import read_dataset, read_preamble
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, generate_uid
 
+from model.imaging.dicom import read_file_meta
 from tests.conftest import encode
 
 MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".dcm": "application/dicom",
@@ -125,13 +125,11 @@ def garbled_dicom(pixels: np.ndarray) -> bytes:
 def deflated_dicom(extra_zeros: int) -> bytes:
     """A Deflated Explicit VR Little Endian DICOM whose deflated data set trails `extra_zeros` zero bytes (a bomb)."""
     honest = dicom_bytes(gradient().astype(np.uint16) * 16, transfer_syntax=DeflatedExplicitVRLittleEndian)
-    stream = io.BytesIO(honest)
-    read_preamble(stream, False)
-    read_dataset(stream, False, True, stop_when=lambda tag, _vr, _length: tag.group != 2)
-    data_set = zlib.decompress(honest[stream.tell() :], -zlib.MAX_WBITS)
+    _, start = read_file_meta(honest)
+    data_set = zlib.decompress(honest[start:], -zlib.MAX_WBITS)
     deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
     body = [deflater.compress(data_set)] + [deflater.compress(ZEROS) for _ in range(extra_zeros // len(ZEROS))]
-    return honest[: stream.tell()] + b"".join(body) + deflater.flush()
+    return honest[:start] + b"".join(body) + deflater.flush()
 
 
 def png_text_bomb(inflated: int) -> bytes:

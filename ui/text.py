@@ -12,6 +12,11 @@ MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 # word holding the start of such a pattern is shown as code: no link, and copied it is the original text.
 AUTOLINK_STARTS = re.compile(r"(?i)https?|ftp|www|mailto|@")
 WORDS = re.compile(r"(\s+)")
+# Markdown builds blocks from lines (headings underlined with ===, indented code, lists) and shows a line
+# break inside a paragraph as a space, and none of the white space that opens or closes it: a string is
+# kept to one line, as it reads.
+LINE_BREAKS = re.compile(r"[ \t]*[\r\n][ \t\r\n]*")
+PARAGRAPH_EDGES = " \t"
 BACKTICKS = re.compile(r"`+")
 
 
@@ -26,11 +31,13 @@ def plain(text: str) -> str:
     """`text` for widgets that render markdown (st.error, st.header, st.tabs...), so it shows and copies as written.
 
     Markdown's special characters are escaped; a word that markdown would turn
-    into a link is shown as code instead.
+    into a link is shown as code instead; line breaks become the spaces
+    markdown would show, so no line starts a block.
     """
+    line = LINE_BREAKS.sub(" ", text).strip(PARAGRAPH_EDGES)
     return "".join(
         code_span(word) if AUTOLINK_STARTS.search(word) else MARKDOWN_SPECIAL.sub(r"\\\1", word)
-        for word in WORDS.split(text)
+        for word in WORDS.split(line)
         if word
     )
 

@@ -109,13 +109,11 @@ def _unreadable(name: str, error: Exception) -> ImageInputError:
 def _decode_raster(data: bytes, name: str) -> DecodedImage:
     try:
         image = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError as error:
+    except (OSError, ValueError, SyntaxError) as error:  # UnidentifiedImageError is an OSError
         if data.startswith(JPEG_START):
             return _decode_other_jpeg(data, name)
-        raise ImageInputError(f"{file_label(name)} is not an image this app can read; {UPLOAD_ADVICE}") from error
-    except (OSError, ValueError, SyntaxError) as error:
-        if data.startswith(JPEG_START):
-            return _decode_other_jpeg(data, name)
+        if isinstance(error, UnidentifiedImageError):
+            raise ImageInputError(f"{file_label(name)} is not an image this app can read; {UPLOAD_ADVICE}") from error
         raise _unreadable(name, error) from error
     image_format = pillow_format(image.format)
     if image_format is None:

@@ -112,33 +112,39 @@ def _syntax_as_read(dataset: pydicom.Dataset) -> pydicom.uid.UID:
     return pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian
 
 
+def read_file_meta(data: bytes) -> tuple[pydicom.Dataset, int]:
+    """The file meta group of a DICOM file with a preamble, and where the data set after it starts."""
+    stream = io.BytesIO(data)
+    read_preamble(stream, False)
+    meta = read_dataset(stream, False, True, stop_when=lambda tag, _vr, _length: tag.group != 2)
+    return meta, stream.tell()
+
+
 def _read_dataset(data: bytes, name: str) -> pydicom.Dataset:
     """The data set, a deflated one inflated here under a cap (pydicom would inflate it whole, unbounded)."""
-    stream = io.BytesIO(data)
     if has_dicom_prefix(data):
-        read_preamble(stream, False)
-        meta = read_dataset(stream, False, True, stop_when=lambda tag, _vr, _length: tag.group != 2)
+        meta, start = read_file_meta(data)
         if meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
-            inflated = inflate_deflated(memoryview(data)[stream.tell() :], file_label(name))
-            dataset = pydicom.dcmread(io.BytesIO(inflated), force=True)
+            dataset = pydicom.dcmread(io.BytesIO(inflate_deflated(memoryview(data)[start:], file_label(name))), force=True)
             dataset.file_meta = pydicom.dataset.FileMetaDataset(meta)
             dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
             return dataset
-        stream.seek(0)
-    return pydicom.dcmread(stream, force=True)
+    return pydicom.dcmread(io.BytesIO(data), force=True)
 
 
 def _check_compressed_frame(dataset: pydicom.Dataset, name: str) -> None:
     """A compressed frame's own size must be the header's: decoders allocate what the frame declares.
 
     A 64x64 header over a JPEG or JPEG 2000 frame declaring 60000x60000
-    pixels would pass check_size and then allocate gigabytes in the decoder.
+    pixels, or thousands of components, would pass check_size and then
+    allocate gigabytes in the decoder.
     """
     syntax = dataset.file_meta.TransferSyntaxUID
+    # Each decoder's header reader, and its name for the number of components.
     if syntax in JPEG2000TransferSyntaxes:
-        read_parameters = openjpeg.get_parameters
+        read_parameters, components_key = openjpeg.get_parameters, "samples_per_pixel"
     elif syntax in JPEGTransferSyntaxes or syntax in JPEGLSTransferSyntaxes:
-        read_parameters = libjpeg.get_parameters
+        read_parameters, components_key = libjpeg.get_parameters, "nr_components"
     else:
         return  # RLE decodes into a buffer of the header's size; native data is the buffer itself
     try:
@@ -149,10 +155,12 @@ def _check_compressed_frame(dataset: pydicom.Dataset, name: str) -> None:
         ) from error
     width, height = int(parameters["columns"]), int(parameters["rows"])
     check_size(width, height, name)
-    if (height, width) != (int(dataset.Rows), int(dataset.Columns)):
+    components, samples = int(parameters[components_key]), int(dataset.get("SamplesPerPixel", 1) or 1)
+    if (height, width, components) != (int(dataset.Rows), int(dataset.Columns), samples):
         raise ImageInputError(
             f"{file_label(name)} is a damaged DICOM file: its header describes a {dataset.Columns}x{dataset.Rows} "
-            f"image, but its compressed image is {width}x{height} pixels."
+            f"image of {samples} sample(s) per pixel, but its compressed image is {width}x{height} pixels of "
+            f"{components}."
         )
 
 

@@ -37,6 +37,8 @@ LOCAL_NAME_LENGTHS = 26
 # LZMA in a zip (APPNOTE.TXT 5.8.8): a 2-byte version, a 2-byte properties length, then the properties.
 LZMA_PROPERTIES_LENGTH = 2
 LZMA_PROPERTIES_BYTES = 5
+LZMA_MIN_DICTIONARY = 4096  # liblzma's smallest
+UTF8_NAME_FLAG = 0x800  # general purpose bit 11: the name is UTF-8, else code page 437
 ZIP_METHODS = {
     zipfile.ZIP_STORED: "stored",
     zipfile.ZIP_DEFLATED: "deflate",
@@ -124,35 +126,47 @@ def _over_cap(what: str, compressed_bytes: int, declared_bytes: int | None) -> s
             "it was not read further."
         )
     return (
-        f"{what} unpacks to more than {MAX_COMPRESSION_RATIO} times its compressed size ({compressed_bytes:,} bytes); "
-        "X-ray files do not compress that well, so it was not read further."
+        f"{what} unpacks to more than {cap:,} bytes from {compressed_bytes:,} compressed bytes; X-ray files do not "
+        f"compress that well (at most {MAX_COMPRESSION_RATIO} to 1 is accepted), so it was not read further."
     )
 
 
-def _lzma_member(raw: memoryview) -> tuple[Decompressor, memoryview]:
-    """The decompressor of a zip's LZMA member and its compressed stream, after the properties header."""
+def _lzma_member(raw: memoryview, cap: int) -> tuple[Decompressor, memoryview]:
+    """The decompressor of a zip's LZMA member and its compressed stream, after the properties header.
+
+    The dictionary the member asks for (up to 4 GiB) is reserved when the
+    decompressor is made; LZMA never refers further back than what it has
+    produced, so one the size of the cap decodes every member the cap allows.
+    """
     (length,) = struct.unpack_from("<H", raw, LZMA_PROPERTIES_LENGTH)
     start = LZMA_PROPERTIES_LENGTH + 2
     properties = bytes(raw[start : start + length])
     if length != LZMA_PROPERTIES_BYTES or len(properties) != LZMA_PROPERTIES_BYTES:
         raise ValueError("its LZMA properties are malformed")
-    bits, dictionary = properties[0], int.from_bytes(properties[1:], "little")
+    bits = properties[0]
+    dictionary = min(int.from_bytes(properties[1:], "little"), max(LZMA_MIN_DICTIONARY, cap))
     filters = [{"id": lzma.FILTER_LZMA1, "dict_size": dictionary, "lc": bits % 9, "lp": bits // 9 % 5, "pb": bits // 45}]
     return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters), raw[start + length :]
 
 
-def _member_stream(data: bytes, info: zipfile.ZipInfo) -> tuple[Decompressor, memoryview]:
-    """A member's decompressor and compressed bytes, located from its local header in the archive's bytes."""
+def _member_stream(data: bytes, info: zipfile.ZipInfo, cap: int) -> tuple[Decompressor, memoryview]:
+    """A member's decompressor and compressed bytes, located from its local header in the archive's bytes.
+
+    As zipfile does, the local header must name the member the directory does.
+    """
     offset = info.header_offset
     if data[offset : offset + len(LOCAL_HEADER)] != LOCAL_HEADER:
         raise ValueError("its local header is missing")
     name_length, extra_length = struct.unpack_from("<HH", data, offset + LOCAL_NAME_LENGTHS)
+    name = data[offset + LOCAL_HEADER_BYTES : offset + LOCAL_HEADER_BYTES + name_length]
+    if name.decode("utf-8" if info.flag_bits & UTF8_NAME_FLAG else "cp437", "replace") != info.orig_filename:
+        raise ValueError("its local header names another file")
     start = offset + LOCAL_HEADER_BYTES + name_length + extra_length
     raw = memoryview(data)[start : start + info.compress_size]
     if len(raw) != info.compress_size:
         raise ValueError("the archive ends inside it")
     if info.compress_type == zipfile.ZIP_LZMA:
-        return _lzma_member(raw)
+        return _lzma_member(raw, cap)
     decompressors = {zipfile.ZIP_STORED: Stored, zipfile.ZIP_DEFLATED: RawDeflate, zipfile.ZIP_BZIP2: bz2.BZ2Decompressor}
     return decompressors[info.compress_type](), raw
 
@@ -169,10 +183,11 @@ def read_member(data: bytes, info: zipfile.ZipInfo) -> bytes:
             f"{what} is compressed with zip method {info.compress_type}, which this app does not read; "
             f"zip it again with ordinary compression ({', '.join(ZIP_METHODS.values())})."
         )
+    cap = compressed_cap(info.compress_size, info.file_size)
     try:
-        decompressor, compressed = _member_stream(data, info)
-        content = inflate(compressed, decompressor, compressed_cap(info.compress_size, info.file_size))
-    except (ValueError, struct.error, zlib.error, lzma.LZMAError, OSError, EOFError) as error:
+        decompressor, compressed = _member_stream(data, info, cap)
+        content = inflate(compressed, decompressor, cap)
+    except (ValueError, struct.error, zlib.error, lzma.LZMAError, OSError, EOFError, MemoryError) as error:
         raise ImageInputError(f"{what} is damaged in the archive and could not be unpacked.", detail=str(error)) from error
     if content is None:
         raise ImageInputError(_over_cap(what, info.compress_size, info.file_size))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -119,6 +120,11 @@ UNLIKE_TRAINING = {
         VIEW_AND_AGE_CLAIMS,
     ),
     "half-transparent": (lambda x: half_transparent_png(x.pixels), "transparent", VIEW_AND_AGE_CLAIMS),
+    "framed by a wide black border": (
+        lambda x: encode(Image.fromarray(cv2.copyMakeBorder(x.pixels, *[max(x.pixels.shape)] * 4, cv2.BORDER_CONSTANT,
+                                                            value=0)), "PNG"),
+        "pure black", VIEW_AND_AGE_CLAIMS + ("inverted",),
+    ),
     "all black": (
         lambda x: encode(Image.new("L", (500, 400), 0), "PNG"), "pure black", VIEW_AND_AGE_CLAIMS + ("inverted",)
     ),

@@ -7,6 +7,8 @@ from the process's own high-water mark (tests/memory.py).
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -16,7 +18,8 @@ from pydicom.uid import JPEG2000Lossless
 
 from model.errors import ImageInputError
 from model.imaging.decode import decode_image
-from model.imaging.inflate import MAX_COMPRESSION_RATIO, read_member
+from model.imaging.inflate import compressed_cap, read_member
+from model.paths import PROJECT_ROOT
 from tests.inputs import (
     ZIP_METHOD_FIELD,
     declare_size,
@@ -60,8 +63,9 @@ def test_a_member_that_inflates_past_its_declared_size_is_refused_at_once_by_nam
 def test_a_member_that_declares_its_size_honestly_is_still_held_to_a_plausible_ratio(method: int) -> None:
     archive = zip_bomb(method, BOMB_BYTES, declared=None)
     info = member_of(archive)
-    cap = max(1_000_000, MAX_COMPRESSION_RATIO * info.compress_size)
-    with peak_growth() as peak, pytest.raises(ImageInputError, match=f"'{MEMBER}' unpacks to more than 100 times"):
+    cap = compressed_cap(info.compress_size)
+    refusal = f"'{MEMBER}' unpacks to more than {cap:,} bytes from {info.compress_size:,} compressed bytes"
+    with peak_growth() as peak, pytest.raises(ImageInputError, match=refusal):
         read_member(archive, info)
     assert peak.bytes < 2 * cap + BOMB_PEAK_LIMIT, f"{peak.mib:.0f} MiB for a cap of {cap / MIB:.0f} MiB"
 
@@ -90,6 +94,57 @@ def test_a_member_smaller_than_declared_or_with_a_wrong_checksum_is_called_damag
         read_member(flipped, member_of(flipped, "NORMAL/a.png"))
 
 
+def test_archives_laid_out_every_way_zip_allows_read_the_same(method: int) -> None:
+    """Data before the archive (a self-extractor), sizes after the data (a data descriptor), ZIP64 records."""
+    content = np.random.default_rng(1).integers(0, 256, 50_000, dtype=np.uint8).tobytes()
+
+    def written(stream: io.RawIOBase | io.BytesIO, zip64: bool = False) -> bytes:
+        with zipfile.ZipFile(stream, "w") as bundle:
+            info = zipfile.ZipInfo(MEMBER)
+            info.compress_type = method
+            with bundle.open(info, "w", force_zip64=zip64) as writer:
+                writer.write(content)
+        return stream.getvalue()
+
+    class Unseekable(io.BytesIO):
+        def seekable(self) -> bool:
+            return False
+
+    prepended = b"#!/bin/sh\nexit 0\n" + written(io.BytesIO())
+    for archive in (prepended, written(Unseekable()), written(io.BytesIO(), zip64=True)):
+        assert read_member(archive, member_of(archive)) == content
+    lying = declare_size(written(io.BytesIO(), zip64=True), MEMBER, 1000)
+    with pytest.raises(ImageInputError, match="its zip entry declares"):
+        read_member(lying, member_of(lying))
+
+
+# Run in a process whose address space is held to what it has plus this, so a 4 GiB reservation fails.
+ADDRESS_SPACE_HEADROOM = 512 * MIB
+LIMITED_READ = """
+import io, re, resource, sys, zipfile
+from model.imaging.inflate import read_member
+data = open(sys.argv[1], "rb").read()
+info = zipfile.ZipFile(io.BytesIO(data)).getinfo(sys.argv[2])
+size = int(re.search(r"VmSize:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (size + int(sys.argv[3]),) * 2)
+sys.stdout.write(str(len(read_member(data, info))))
+"""
+
+
+def test_an_lzma_member_asking_for_a_4_gib_dictionary_is_read_with_one_the_size_of_its_cap(tmp_path) -> None:
+    """liblzma reserves the whole dictionary a stream asks for; unclamped, this member would need 4 GiB of it."""
+    archive = bytearray(zip_bomb(zipfile.ZIP_LZMA, 100_000, declared=None))
+    info = member_of(bytes(archive))
+    dictionary_at = info.header_offset + 30 + len(MEMBER) + len(info.extra) + 4 + 1  # after version, length, bits
+    archive[dictionary_at : dictionary_at + 4] = (0xFFFFFFFF).to_bytes(4, "little")
+    path = tmp_path / "dictionary.zip"
+    path.write_bytes(archive)
+    read = subprocess.run([sys.executable, "-c", LIMITED_READ, str(path), MEMBER, str(ADDRESS_SPACE_HEADROOM)],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout == "100000"
+
+
 def test_a_compression_method_this_app_does_not_read_is_named() -> None:
     deflate64 = 9
     archive = patch_entry(zip_bomb(zipfile.ZIP_DEFLATED, 1000, declared=None), MEMBER, ZIP_METHOD_FIELD, deflate64)
@@ -101,9 +156,10 @@ def test_a_deflated_dicom_decodes_and_a_deflate_bomb_in_one_is_refused_with_boun
     image = decode_image(deflated_dicom(0), "deflated.dcm")
     assert np.array_equal(image.pixels, decode_image(dicom_bytes(gradient().astype(np.uint16) * 16)).pixels)
     bomb = deflated_dicom(1024 * MIB)
-    with peak_growth() as peak, pytest.raises(ImageInputError, match="'bomb.dcm' unpacks to more than 100 times"):
+    refusal = r"'bomb.dcm' unpacks to more than [\d,]+ bytes from [\d,]+ compressed bytes"
+    with peak_growth() as peak, pytest.raises(ImageInputError, match=refusal):
         decode_image(bomb, "bomb.dcm")
-    cap = MAX_COMPRESSION_RATIO * len(bomb)
+    cap = compressed_cap(len(bomb))  # the data set after the file meta is a little shorter
     assert peak.bytes < 2 * cap + BOMB_PEAK_LIMIT, f"{peak.mib:.0f} MiB for a cap of {cap / MIB:.0f} MiB"
 
 
@@ -113,8 +169,23 @@ def test_a_compressed_frame_larger_than_its_dicom_header_is_refused_before_decod
     dataset.Rows, dataset.Columns = 100, 120
     buffer = io.BytesIO()
     dataset.save_as(buffer)
-    with pytest.raises(ImageInputError, match="header describes a 120x100 image, but its compressed image is 400x300"):
+    with pytest.raises(ImageInputError, match=r"header describes a 120x100 image of 1 sample\(s\) per pixel, but its "
+                                              "compressed image is 400x300 pixels of 1"):
         decode_image(buffer.getvalue(), "mismatch.dcm")
+
+
+def test_a_compressed_frame_with_more_components_than_its_header_is_refused() -> None:
+    rgb = np.dstack([gradient()] * 3)
+    dataset = pydicom.dcmread(io.BytesIO(dicom_bytes(gradient().astype(np.uint16) * 16)))
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 8, 8, 7
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation, dataset.PlanarConfiguration = 3, "RGB", 0
+    dataset.compress(JPEG2000Lossless, rgb, encoding_plugin="pylibjpeg")
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
+    buffer = io.BytesIO()
+    dataset.save_as(buffer)
+    refusal = r"image of 1 sample\(s\) per pixel, but its compressed image is 400x300 pixels of 3"
+    with pytest.raises(ImageInputError, match=refusal):
+        decode_image(buffer.getvalue(), "components.dcm")
 
 
 def test_a_dicom_header_followed_by_garbage_is_called_damaged_not_a_report() -> None:
