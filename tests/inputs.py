@@ -20,6 +20,7 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, generate_uid
 
 from model.imaging.dicom import read_file_meta
+from model.imaging.inflate import LOCAL_HEADER_BYTES, LOCAL_NAME_LENGTHS
 from tests.conftest import encode
 
 MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".dcm": "application/dicom",
@@ -169,24 +170,25 @@ HOSTILE_ARCHIVE = ("<b>ward</b> <a href='https://evil.example/x'>open</a> [prior
                    "www.evil.example mail@evil.example.zip")
 
 # Where a zip entry's fields lie (APPNOTE.TXT 4.3.7 and 4.3.12): (format, offset in the local header, offset in
-# the central directory record); then where each header's name and extra-field lengths are, and its name.
+# the central directory record); then where a central record's name and extra-field lengths are, and its name
+# (the local header's are model.imaging.inflate's, which reads them).
 ZIP_METHOD_FIELD = ("<H", 8, 10)
 ZIP_SIZE_FIELD = ("<I", 22, 24)
-LOCAL_LENGTHS_AT, LOCAL_NAME_AT = 26, 30
 CENTRAL_LENGTHS_AT, CENTRAL_NAME_AT = 28, 46
 CENTRAL_RECORD = b"PK\x01\x02"
 ZIP64_EXTRA, ZIP64_SIZES = 0x0001, 0xFFFFFFFF  # a ZIP64 entry's sizes: in this extra field, the uncompressed first
 ZEROS = bytes(16 << 20)
 
 
-def _headers(archive: bytes, member: str) -> list[tuple[int, int, int]]:
-    """(offset, its field's column in ZIP_*_FIELD, where its name starts) of `member`'s local and central headers."""
-    headers = [(zipfile.ZipFile(io.BytesIO(archive)).getinfo(member).header_offset, 1, LOCAL_NAME_AT)]
+def _headers(archive: bytes, member: str) -> list[tuple[int, int, int, int]]:
+    """`member`'s local and central headers: offset, column in ZIP_*_FIELD, where the name and its length are."""
+    offset = zipfile.ZipFile(io.BytesIO(archive)).getinfo(member).header_offset
+    headers = [(offset, 1, LOCAL_HEADER_BYTES, LOCAL_NAME_LENGTHS)]
     at = archive.find(CENTRAL_RECORD)
     while at >= 0:
         (length,) = struct.unpack_from("<H", archive, at + CENTRAL_LENGTHS_AT)
         if archive[at + CENTRAL_NAME_AT : at + CENTRAL_NAME_AT + length] == member.encode():
-            headers.append((at, 2, CENTRAL_NAME_AT))
+            headers.append((at, 2, CENTRAL_NAME_AT, CENTRAL_LENGTHS_AT))
         at = archive.find(CENTRAL_RECORD, at + 1)
     return headers
 
@@ -194,7 +196,7 @@ def _headers(archive: bytes, member: str) -> list[tuple[int, int, int]]:
 def patch_entry(archive: bytes, member: str, field: tuple[str, int, int], value: int) -> bytes:
     """The archive with one field of `member`'s entry changed in both its headers, as a hostile zip is made."""
     data = bytearray(archive)
-    for at, column, _ in _headers(archive, member):
+    for at, column, _, _ in _headers(archive, member):
         struct.pack_into(field[0], data, at + field[column], value)
     return bytes(data)
 
@@ -202,12 +204,12 @@ def patch_entry(archive: bytes, member: str, field: tuple[str, int, int], value:
 def declare_size(archive: bytes, member: str, declared: int) -> bytes:
     """The archive with `member`'s declared uncompressed size changed, as a zip bomb lies (ZIP64 entries too)."""
     data = bytearray(archive)
-    for at, column, name_at in _headers(archive, member):
+    for at, column, name_at, lengths_at in _headers(archive, member):
         size_at = at + ZIP_SIZE_FIELD[column]
         if struct.unpack_from("<I", data, size_at)[0] != ZIP64_SIZES:
             struct.pack_into("<I", data, size_at, declared)
             continue
-        name_length, extra_length = struct.unpack_from("<HH", data, at + (LOCAL_LENGTHS_AT, CENTRAL_LENGTHS_AT)[column - 1])
+        name_length, extra_length = struct.unpack_from("<HH", data, at + lengths_at)
         extra, end = at + name_at + name_length, at + name_at + name_length + extra_length
         while extra + 4 <= end:
             kind, size = struct.unpack_from("<HH", data, extra)

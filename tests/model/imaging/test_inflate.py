@@ -18,7 +18,7 @@ from pydicom.uid import JPEG2000Lossless
 
 from model.errors import ImageInputError
 from model.imaging.decode import decode_image
-from model.imaging.inflate import compressed_cap, read_member
+from model.imaging.inflate import LOCAL_HEADER_BYTES, compressed_cap, read_member
 from model.paths import PROJECT_ROOT
 from tests.inputs import (
     ZIP_METHOD_FIELD,
@@ -135,7 +135,7 @@ def test_an_lzma_member_asking_for_a_4_gib_dictionary_is_read_with_one_the_size_
     """liblzma reserves the whole dictionary a stream asks for; unclamped, this member would need 4 GiB of it."""
     archive = bytearray(zip_bomb(zipfile.ZIP_LZMA, 100_000, declared=None))
     info = member_of(bytes(archive))
-    dictionary_at = info.header_offset + 30 + len(MEMBER) + len(info.extra) + 4 + 1  # after version, length, bits
+    dictionary_at = info.header_offset + LOCAL_HEADER_BYTES + len(MEMBER) + 4 + 1  # after version, length, bits
     archive[dictionary_at : dictionary_at + 4] = (0xFFFFFFFF).to_bytes(4, "little")
     path = tmp_path / "dictionary.zip"
     path.write_bytes(archive)
