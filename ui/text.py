@@ -13,10 +13,9 @@ MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 AUTOLINK_STARTS = re.compile(r"(?i)https?|ftp|www|mailto|@")
 WORDS = re.compile(r"(\s+)")
 # Markdown builds blocks from lines (headings underlined with ===, indented code, lists) and shows a line
-# break inside a paragraph as a space, and none of the white space that opens or closes it: a string is
-# kept to one line, as it reads.
+# break inside a paragraph as a space, and no white space that opens or closes it: a string is kept to one
+# line, as it reads.
 LINE_BREAKS = re.compile(r"[ \t]*[\r\n][ \t\r\n]*")
-PARAGRAPH_EDGES = " \t"
 BACKTICKS = re.compile(r"`+")
 
 
@@ -34,7 +33,7 @@ def plain(text: str) -> str:
     into a link is shown as code instead; line breaks become the spaces
     markdown would show, so no line starts a block.
     """
-    line = LINE_BREAKS.sub(" ", text).strip(PARAGRAPH_EDGES)
+    line = LINE_BREAKS.sub(" ", text).strip()
     return "".join(
         code_span(word) if AUTOLINK_STARTS.search(word) else MARKDOWN_SPECIAL.sub(r"\\\1", word)
         for word in WORDS.split(line)

@@ -16,7 +16,7 @@ TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs"), include_characters
 
 def as_a_paragraph_shows(text: str) -> str:
     """What markdown shows of text in a paragraph: each line break as a space, no white space at either end."""
-    return re.sub(r"[ \t]*[\r\n][ \t\r\n]*", " ", text).strip(" \t")
+    return re.sub(r"[ \t]*[\r\n][ \t\r\n]*", " ", text).strip()
 
 
 def inline_tokens(markdown: str) -> list:
