@@ -21,5 +21,11 @@ class ImageInputError(InputError):
 class AuditStoreError(RuntimeError):
     """The audit database cannot be read or written; the message says why and what to do.
 
-    Raised instead of repairing or recreating the file, so earlier reads are never lost.
+    Raised instead of repairing or recreating the database, so earlier reads are never lost. The
+    message names no path or server, since every reader sees it; detail holds the database's own
+    words for an administrator.
     """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail

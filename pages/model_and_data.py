@@ -8,10 +8,12 @@ import streamlit as st
 
 from model.card import stored_threshold
 from ui import model_page
+from ui.access import signed_in
 from ui.copy import MODEL_PAGE_INTRO
 from ui.pages import MODEL_AND_DATA_TITLE
 from ui.resources import artifacts_dir, card
 
+reader = signed_in()
 st.title(MODEL_AND_DATA_TITLE)
 st.markdown(MODEL_PAGE_INTRO)
 model_card = card()
@@ -26,4 +28,4 @@ model_page.threshold_explorer(sets, shipped)
 model_page.calibration_section(sets, model_card)
 model_page.errors_section(sets[0], shipped)
 model_page.model_card_section(model_card, artifacts)
-model_page.own_data_section([s.name for s in sets])
+model_page.own_data_section([s.name for s in sets], reader)

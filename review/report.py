@@ -26,6 +26,7 @@ from model.explain.grad_cam import GRAD_CAM_CAVEAT
 from model.explain.lime import LimeExplanation
 from model.explain.views import HOW_TO_READ, ExplanationViews
 from model.imaging.formats import IMAGE_SUFFIXES
+from review.access import Reader
 from review.triage import (
     NEAR_THRESHOLD_CAUTION,
     OOD_WARNING,
@@ -150,7 +151,7 @@ def report_file_name(name: str) -> str:
 
 def summary_lines(
     assessment: Assessment, explanation: LimeExplanation, views: ExplanationViews, model_version: str,
-    created: datetime,
+    reader: Reader, created: datetime,
 ) -> list[str]:
     """The facts of the first page, one per line, before wrapping."""
     settings = explanation.settings
@@ -158,6 +159,7 @@ def summary_lines(
     lines = [
         f"File: {assessment.name}",
         f"Date: {created:%Y-%m-%d %H:%M} UTC",
+        f"Reviewed by: {reader.signature}",
         f"Model version: {model_version}",
         "",
         f"Result: {assessment.label_name}" + (" (UNRELIABLE)" if assessment.unreliable else ""),
@@ -242,6 +244,7 @@ def build_report(
     views: ExplanationViews,
     model_version: str,
     disclaimer: str,
+    reader: Reader,
     created: datetime | None = None,
 ) -> bytes:
     """A two-page A4 PDF: the summary with the X-ray, then the explanation figures.
@@ -249,7 +252,7 @@ def build_report(
     Every text is plain: with mathtext a file name holding two '$' would fail the whole report.
     """
     created = created or datetime.now(UTC)
-    lines = summary_lines(assessment, explanation, views, model_version, created)
+    lines = summary_lines(assessment, explanation, views, model_version, reader, created)
     metadata = {"Title": f"Chest X-ray review: {printable(assessment.name)}", "Subject": disclaimer,
                 "CreationDate": created}
     style = {"pdf.fonttype": TRUETYPE, "text.parse_math": False, "text.usetex": False,

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,28 +98,39 @@ def answers(url: str) -> bytes | None:
 
 @contextmanager
 def streamlit_server(
-    log: Path, env: Mapping[str, str] | None = None, launcher: Sequence[str] = (sys.executable, "-m", "streamlit")
+    log: Path, env: Mapping[str, str] | None = None, launcher: Sequence[str] = (sys.executable, "-m", "streamlit"),
+    options: Sequence[str] = (),
 ) -> Iterator[Server]:
-    """Start the app as the README says (`streamlit run app.py`) on a free loopback port; stop it on exit."""
+    """Start the app as the README says (`streamlit run app.py`) on a free loopback port; stop it on exit.
+
+    `options` are more of Streamlit's command-line settings, e.g. ("--secrets.files", path) for sign-in.
+    """
     port = free_port()
     command = [
         *launcher, "run", "app.py",
         "--server.headless", "true", "--server.port", str(port), "--server.address", HOST,
-        "--server.fileWatcherType", "none",
+        "--server.fileWatcherType", "none", *options,
     ]
+    url = f"http://{HOST}:{port}"
+    with running(command, log, lambda: answers(f"{url}/_stcore/health") == b"ok", "streamlit",
+                 cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}) as process:
+        yield Server(url, process, log)
+
+
+@contextmanager
+def running(command: Sequence[str], log: Path, ready: Callable[[], bool], what: str,
+            **popen: object) -> Iterator[subprocess.Popen]:
+    """Start `command` with its output in `log`, wait until `ready()`, and stop it on exit (killed if it lingers)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
-    server = Server(f"http://{HOST}:{port}", process, log)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **popen)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while answers(f"{server.url}/_stcore/health") != b"ok":
+        while not ready():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not come up on {server.url}:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield server
+                raise RuntimeError(f"{what} did not come up:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield process
     finally:
         process.terminate()
         try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from PIL import Image
 
 from model.inference import Classifier, load_classifier
 from model.paths import ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR, PROJECT_ROOT
+from tests.services import PostgresServer, postgres_server
 
 DATA_ROOT = PROJECT_ROOT.parent / "shared" / "data" / "chest_xray"
 VAL_DIR = DATA_ROOT / "val"
@@ -36,6 +38,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _reads_data(item):
             item.add_marker(pytest.mark.needs_data)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole run; each test makes its own database on it."""
+    with postgres_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,10 @@ import streamlit as st
 # Relative to app.py, as st.Page and AppTest.switch_page take them.
 DIAGNOSE_PATH = "pages/diagnose.py"
 MODEL_AND_DATA_PATH = "pages/model_and_data.py"
+READS_PATH = "pages/reads.py"
 DIAGNOSE_TITLE = "Diagnose"
 MODEL_AND_DATA_TITLE = "Model & data"
+READS_TITLE = "Reads"
 
 
 def diagnose() -> st.Page:
@@ -17,3 +19,7 @@ def diagnose() -> st.Page:
 
 def model_and_data() -> st.Page:
     return st.Page(MODEL_AND_DATA_PATH, title=MODEL_AND_DATA_TITLE, icon="📊")
+
+
+def reads() -> st.Page:
+    return st.Page(READS_PATH, title=READS_TITLE, icon="🗂️")

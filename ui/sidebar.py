@@ -1,14 +1,17 @@
-"""Beside every page: which model is answering, at what operating point, and that it is no diagnosis."""
+"""Beside every page: who is signed in, which model is answering, at what operating point, and that it is no diagnosis."""
 from __future__ import annotations
 
 import streamlit as st
 
+from review.access import Reader
+from ui.access import identity_sidebar
 from ui.copy import DISCLAIMER
 from ui.resources import card
 
 
-def model_sidebar() -> None:
+def model_sidebar(reader: Reader) -> None:
     with st.sidebar:
+        identity_sidebar(reader)
         model_card = card()
         st.markdown(f"**Model** `{model_card.version}`")
         st.markdown(

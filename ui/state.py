@@ -39,6 +39,10 @@ DICOM_IDENTIFIERS = "dicom_identifiers_"  # + whether they are shown
 FAITHFULNESS_CHART = "faithfulness_"  # + the image's whole digest
 FAITHFULNESS_AREAS = "faithfulness_areas_"  # + the image's whole digest
 
+# Reads.
+READS_FILTER = "reads_filter"  # the readers an admin narrowed the trail to
+READS_TABLE = "reads_table"
+
 # Model & data.
 EXPLORER_SET = "explorer_set"
 EXPLORER_THRESHOLD = "explorer_threshold"

@@ -7,16 +7,34 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
-from review.audit import AUDIT_DB_ENV
+from review.audit import AUDIT_DB_ENV, DATABASE_URL_ENV
 from ui import state
 from ui.pages import DIAGNOSE_PATH
+
+# [auth] as a site writes it; AppTest never contacts the provider, it takes the signed-in user from AppTest.user.
+TEST_AUTH = {
+    "client_id": "xray-review", "client_secret": "test-secret", "cookie_secret": "test-cookie-secret-0123456789",
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+ISSUER = "https://idp.example"
 
 
 @pytest.fixture
 def audit_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "audit.sqlite3"
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
     monkeypatch.setenv(AUDIT_DB_ENV, str(path))
     return path
+
+
+def sign_in(app: AppTest, claims: dict | None, access: dict | None = None) -> AppTest:
+    """Turn sign-in on for `app` and sign in as `claims` (None: nobody signed in) under the `[access]` rules given."""
+    app.secrets["auth"] = TEST_AUTH
+    if access is not None:
+        app.secrets["access"] = access
+    app.user = {"is_logged_in": False} if claims is None else {"is_logged_in": True, "iss": ISSUER, **claims}
+    return app
 
 
 def open_app(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:

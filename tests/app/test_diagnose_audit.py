@@ -9,10 +9,13 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
 
 from model.dataset import CLASS_NAMES
-from review.audit import AUDIT_DB_ENV, MAX_NOTE_CHARS, AuditStore
+from review.audit import AUDIT_DB_ENV, DATABASE_URL_ENV, MAX_NOTE_CHARS, AuditStore, migrate
 from review.triage import digest_of
-from tests.app.conftest import metrics, upload
+from tests.app.conftest import metrics, sign_in, upload
+from tests.browser import free_port
+from tests.conftest import displayed
 from tests.review.test_audit import read_of
+from tests.services import VIEWER_PASSWORD, VIEWER_USER
 from ui import state
 
 pytestmark = pytest.mark.slow  # the real app under AppTest
@@ -110,3 +113,34 @@ def test_a_locked_audit_database_lists_its_reads_and_disables_save(app, val_imag
     assert save_button(app).disabled
     recent = next(frame.value for frame in app.dataframe if "clinician_read" in frame.value.columns)
     assert list(recent["note"]) == [entry.note for entry in reversed(earlier)]
+
+
+@pytest.mark.parametrize("problem", ["server down", "not migrated", "read-only role"])
+def test_a_database_server_that_refuses_gives_a_message_and_keeps_the_note(app, val_images, postgres, monkeypatch,
+                                                                            problem):
+    """The trail on PostgreSQL: Save disabled with the reason; the database's own words only for an admin."""
+    name = {"server down": "audit_page_down", "not migrated": "audit_page_new", "read-only role": "audit_page_ro"}
+    url = postgres.new_database(name[problem])
+    if problem == "server down":
+        url = postgres.url(name[problem], port=free_port())
+    elif problem == "read-only role":
+        migrate(url)
+        AuditStore(url).record(**read_of(1))
+        postgres.let_viewer_read(name[problem])
+        url = postgres.url(name[problem], VIEWER_USER, VIEWER_PASSWORD)
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
+    upload(app, val_images[-1][0])
+    assert not app.exception
+    assert save_button(app).disabled
+    shown = "\n".join(displayed(node.value) for node in [*app.error, *app.warning, *app.caption])
+    expected = {"server down": "cannot be reached", "not migrated": "python -m review.audit migrate",
+                "read-only role": "read-only for this app"}[problem]
+    assert expected in shown
+    if problem == "read-only role":
+        assert list(next(f.value for f in app.dataframe if "note" in f.value.columns)["note"]) == [read_of(1)["note"]]
+    assert "viewer-secret" not in shown and "app-secret" not in shown
+    if problem == "server down":
+        assert "The database said: connection failed" in shown, "the local user is the admin: the server's own words"
+    sign_in(app, {"sub": "reader-1", "name": "Dr Reader"}).run()
+    shown = "\n".join(displayed(node.value) for node in [*app.error, *app.warning, *app.caption])
+    assert expected in shown and str(postgres.port) not in shown and "127.0.0.1" not in shown, "no server for readers"

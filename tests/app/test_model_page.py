@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from streamlit.testing.v1 import AppTest
 from model.card import CARD_FILE, VALIDATION_SCORES_FILE, read_card, read_scores
 from model.evaluation.metrics import binary_metrics
 from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
+from review.server_folders import DATA_ROOTS_ENV
+from tests.app.conftest import sign_in
 from tests.conftest import MARKDOWN, displayed
 from tests.inputs import HOSTILE_ARCHIVE, make_zip, zip_bomb
 from ui import state
@@ -143,8 +146,12 @@ def test_explain_opens_a_confident_error_in_the_diagnose_page(page: AppTest) -> 
     assert state.REVIEW_PATH not in page.session_state
 
 
-def test_a_labelled_folder_is_scored_and_added_as_an_evaluation_set(page: AppTest, val_images) -> None:
+def test_a_labelled_folder_is_scored_and_added_as_an_evaluation_set(
+    page: AppTest, val_images, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = val_images[0][0].parent.parent
+    monkeypatch.setenv(DATA_ROOTS_ENV, f"/nonexistent{os.pathsep}{folder.parent}")
+    page.run()
     page.text_input(key=state.OWN_FOLDER).input(str(folder))
     page.button(key=state.SCORE_FOLDER).click().run()
     assert not page.exception, texts(page.exception)
@@ -223,15 +230,49 @@ def test_malformed_archives_are_refused_with_a_message(page: AppTest, upload: by
     assert "upload" not in [tab.label for tab in page.tabs]
 
 
-@pytest.mark.parametrize(
-    ("folder", "message"),
-    [("/no/such/folder", "There is no folder"), ("model", "holds neither NORMAL/ and PNEUMONIA/")],
-)
-def test_unusable_folders_give_a_message(page: AppTest, folder: str, message: str) -> None:
-    page.text_input(key=state.OWN_FOLDER).input(folder)
-    page.button(key=state.SCORE_FOLDER).click().run()
+def test_folders_outside_the_open_roots_get_one_message_whether_or_not_they_exist(
+    page: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, outside = tmp_path / "open", tmp_path / "closed"
+    (root / "empty").mkdir(parents=True)
+    (outside / "NORMAL").mkdir(parents=True)
+    (root / "link").symlink_to(outside)
+    monkeypatch.setenv(DATA_ROOTS_ENV, str(root))
+    page.run()
+    assert str(root) in texts(page.caption), "an admin is told which folders are open"
+    messages = {}
+    for folder in (str(outside), str(tmp_path / "absent"), "/etc", "/no/such/folder", "link", "../closed",
+                   f"{root}/../closed", "empty", "missing"):
+        page.text_input(key=state.OWN_FOLDER).input(folder)
+        page.button(key=state.SCORE_FOLDER).click().run()
+        assert not page.exception, texts(page.exception)
+        messages[folder] = texts(page.error).replace(folder, "…")
+    refusals = {messages.pop(name) for name in ("empty", "missing")}
+    assert len(set(messages.values())) == 1 and "is not a folder this server scores" in messages["/etc"]
+    assert any("holds neither NORMAL/ and PNEUMONIA/" in text for text in refusals)
+    assert any("There is no folder" in text for text in refusals)
+
+
+def test_without_open_roots_folders_cannot_be_scored_at_all(page: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DATA_ROOTS_ENV, raising=False)
+    page.run()
+    assert not page.text_input, "no path box"
+    assert "Scoring folders on this server is off" in texts(page.info)
+
+
+def test_a_reader_scores_zips_but_sees_no_folder_on_the_server(
+    page: AppTest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(DATA_ROOTS_ENV, str(tmp_path))
+    sign_in(page, {"sub": "reader-1", "name": "Dr Reader", "email": "r@example.org"})
+    page.run()
     assert not page.exception, texts(page.exception)
-    assert message in texts(page.error)
+    assert [title.value for title in page.title] == ["Model & data"]
+    assert not page.text_input and page.get("file_uploader"), "the zip uploader stays, the path box goes"
+    shown = "\n".join(str(node.value) for node in elements(page) if isinstance(getattr(node, "value", None), str))
+    shown += "\n".join(node.proto.body for node in page.json)
+    for server_path in (str(tmp_path), str(PROJECT_ROOT), str(PROJECT_ROOT.parent), "shared/data"):
+        assert server_path not in displayed(shown), f"{server_path} is shown to a reader"
 
 
 def test_without_the_dataset_the_page_falls_back_to_the_bundled_samples(
@@ -246,7 +287,8 @@ def test_without_the_dataset_the_page_falls_back_to_the_bundled_samples(
     at.switch_page(MODEL_AND_DATA_PATH).run()
     assert not at.exception, texts(at.exception)
     notes = texts(at.info)
-    assert "is not on this machine" in notes
+    assert "training images are not on this server" in notes
+    assert str(tmp_path / "gone") not in notes, "no server path is shown"
     assert "assets/samples" in notes
     assert "validation images are not on this machine" in notes
     assert state.IMAGE_SIZES_CHART not in charts(at)

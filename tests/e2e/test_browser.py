@@ -18,7 +18,6 @@ from model.inference import Classifier
 from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
 from review.audit import AUDIT_DB_ENV
 from tests.browser import (
-    CHROMIUM,
     EXPLANATION_IMAGES,
     MODEL_PAGE_MIN_CHARTS,
     RESULT_TIMEOUT_MS,
@@ -35,16 +34,11 @@ from tests.browser import (
     wait_for_result,
     wait_until_idle,
 )
+from tests.e2e import BROWSER_TEST
 from tests.inputs import HOSTILE_ARCHIVE, REFERRAL_NOTE, Upload, make_zip, truncated, zip_bomb
 from ui import state
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}; install Debian's chromium and chromium-driver"
-    ),
-]
+pytestmark = BROWSER_TEST
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 SESSIONS = 4
@@ -79,8 +73,11 @@ def assert_shows_the_models_call(page: Page, path: Path, classifier: Classifier)
 def test_upload_shows_the_call_and_explanations_then_the_model_page_its_charts(server, browser, classifier, val_images):
     path = val_images[-1][0]
     page = open_diagnose(browser, server.url)
+    sign_in_off = page.get_by_text("Sign-in is off: the app runs as one local user")
+    assert sign_in_off.count() == 1, "without [auth] the first page says so"
     upload(page, path)
     assert_shows_the_models_call(page, path, classifier)
+    assert sign_in_off.count() == 0, "said once per session, not on every run"
     widths = explanation_image_widths(page)
     assert len(widths) >= EXPLANATION_IMAGES and min(widths) > 0, f"undrawn explanation images: {widths}"
     screenshot(page, ARTIFACTS / "diagnose.png")

@@ -1,4 +1,5 @@
-"""The audit trail on a real SQLite file: concurrent writers, reopening, damage, locks, read-only files, export."""
+"""The audit trail on a real SQLite file and a real PostgreSQL server: concurrent writers, reopening, per-reader
+views, append-only, migrating a trail written before migrations existed, and every way the database can refuse."""
 from __future__ import annotations
 
 import csv
@@ -9,17 +10,29 @@ import os
 import pwd
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from model.errors import AuditStoreError
-from review.audit import AUDIT_DB_ENV, MAX_NOTE_CHARS, AuditStore, default_audit_path
+from review.access import READER, Reader, local_reader
+from review.audit import AUDIT_DB_ENV, DATABASE_URL_ENV, MAX_NOTE_CHARS, AuditStore, default_audit_path, migrate
+from review.audit.schema import VERSION_TABLE, head_revision, metadata, reads
+from tests.browser import free_port
+from tests.services import VIEWER_PASSWORD, VIEWER_USER, PostgresServer
 
 WRITES_PER_PROCESS = 40
+WRITERS = 8
+LEGACY_TRAIL = Path(__file__).resolve().parent.parent / "data" / "audit_v1.sqlite3"  # written by the pre-Alembic code
+BACKENDS = ("sqlite", "postgresql")
+READER_A = Reader(subject="a-123", issuer="https://idp.example", name="Dr A", email="a@example.org", role=READER)
+READER_B = Reader(subject="b-456", issuer="https://idp.example", name="Dr B", email="b@example.org", role=READER)
 READ_ONLY = ("file", "folder")
 
 
@@ -37,6 +50,7 @@ def read_of(index: int, writer: str = "test") -> dict:
         "model_label": "PNEUMONIA" if index / 100 >= 0.42 else "NORMAL",
         "clinician_read": ("agree", "disagree", "unsure")[index % 3],
         "note": f"note {index} from {writer}",
+        "reader": READER_A,
     }
 
 
@@ -71,41 +85,183 @@ def make_read_only(path: Path, what: str) -> None:
         path.parent.chmod(0o555)
 
 
-def write_many(path: str, writer: str, start: multiprocessing.synchronize.Event) -> None:
-    store = AuditStore(path)
+def write_many(location: str, writer: str, start: multiprocessing.synchronize.Event) -> None:
+    store = AuditStore(location)
     start.wait()
     for index in range(WRITES_PER_PROCESS):
         store.record(**read_of(index, writer))
 
 
-@pytest.mark.slow  # two processes importing the project
-def test_two_concurrent_writer_processes_lose_nothing(tmp_path):
-    path = tmp_path / "audit.sqlite3"
+@pytest.fixture(params=BACKENDS)
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty audit trail: a SQLite file, or a migrated database on the tests' PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "nested" / "audit.sqlite3")
+    return migrated_database(request.getfixturevalue("postgres"), request.node.name)
+
+
+def migrated_database(postgres: PostgresServer, test_name: str) -> str:
+    name = "audit_" + hashlib.sha256(test_name.encode()).hexdigest()[:16]
+    url = postgres.new_database(name)
+    migrate(url)
+    return url
+
+
+@pytest.mark.slow  # eight processes importing the project
+def test_eight_concurrent_writer_processes_lose_nothing(location):
+    AuditStore(location)
     context = multiprocessing.get_context("spawn")
     start = context.Event()
-    writers = [context.Process(target=write_many, args=(str(path), name, start)) for name in ("a", "b")]
+    names = [f"w{number}" for number in range(WRITERS)]
+    writers = [context.Process(target=write_many, args=(location, name, start)) for name in names]
     for process in writers:
         process.start()
     start.set()
     for process in writers:
-        process.join(60)
-    assert [process.exitcode for process in writers] == [0, 0]
+        process.join(120)
+    assert [process.exitcode for process in writers] == [0] * WRITERS
 
-    entries = AuditStore(path).entries()
-    assert len(entries) == 2 * WRITES_PER_PROCESS
+    entries = AuditStore(location).entries()
+    assert len(entries) == WRITERS * WRITES_PER_PROCESS
     assert len({entry.id for entry in entries}) == len(entries)
-    for name in ("a", "b"):
+    for name in names:
         notes = [entry.note for entry in entries if entry.file_name.startswith(f"{name}-")]
         assert notes == [f"note {index} from {name}" for index in range(WRITES_PER_PROCESS)]
 
 
-def test_reopening_keeps_every_entry_in_order(tmp_path):
-    path = tmp_path / "nested" / "audit.sqlite3"
-    recorded = [AuditStore(path).record(**read_of(index)) for index in range(5)]
-    reopened = AuditStore(path).entries()
+def test_reopening_keeps_every_entry_in_order_with_its_reader(location):
+    recorded = [AuditStore(location).record(**read_of(index)) for index in range(5)]
+    reopened = AuditStore(location).entries()
     assert reopened == recorded
     assert reopened[0].recorded_at.endswith("+00:00")
     assert reopened[2].clinician_read == "unsure"
+    assert (reopened[0].reader_subject, reopened[0].reader_issuer, reopened[0].reader_name, reopened[0].reader_email) == (
+        "a-123", "https://idp.example", "Dr A", "a@example.org"
+    )
+
+
+def test_each_reader_sees_only_their_own_reads_and_the_whole_trail_holds_all(location):
+    store = AuditStore(location)
+    mine = store.record(**read_of(1))
+    theirs = store.record(**{**read_of(2), "reader": READER_B})
+    same_subject_other_issuer = Reader("a-123", "https://other-idp.example", "Dr A", "", READER)
+    assert store.entries(by=READER_A) == [mine]
+    assert store.entries(by=READER_B) == [theirs]
+    assert store.entries(by=same_subject_other_issuer) == []
+    assert store.entries() == [mine, theirs]
+    exported = list(csv.DictReader(io.StringIO(store.export_csv(by=READER_B).decode("utf-8"))))
+    assert [row["reader_subject"] for row in exported] == ["b-456"]
+
+
+@pytest.mark.parametrize("change", ["UPDATE reads SET note = 'changed'", "DELETE FROM reads"])
+def test_the_trail_refuses_changes_to_earlier_reads_whoever_asks(location, change):
+    store = AuditStore(location)
+    first = store.record(**read_of(1))
+    engine = sa.create_engine(location if "://" in location else f"sqlite:///{location}")
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.exec_driver_sql(change)
+    finally:
+        engine.dispose()
+    assert store.entries() == [first]
+
+
+def test_the_table_the_code_uses_is_the_one_the_migrations_build(location):
+    AuditStore(location)
+    engine = sa.create_engine(location if "://" in location else f"sqlite:///{location}")
+    try:
+        with engine.connect() as connection:
+            built = {column["name"]: column for column in sa.inspect(connection).get_columns(reads.name)}
+            revision = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    finally:
+        engine.dispose()
+    assert set(built) == {column.name for column in metadata.tables[reads.name].columns}
+    assert all(built[column.name]["nullable"] == column.nullable for column in reads.columns)
+    assert revision == head_revision()
+
+
+def test_a_trail_written_before_migrations_is_migrated_in_place_without_losing_a_row(tmp_path):
+    path = tmp_path / "audit.sqlite3"
+    shutil.copyfile(LEGACY_TRAIL, path)
+    with closing(sqlite3.connect(path)) as connection:
+        before = connection.execute("SELECT * FROM reads ORDER BY id").fetchall()
+    assert len(before) == 3
+    store = AuditStore(path)
+    migrated = store.entries()
+    assert [(e.id, e.recorded_at, e.image_sha256, e.file_name, e.model_version, e.probability, e.threshold,
+             e.model_label, e.clinician_read, e.note) for e in migrated] == before
+    assert {(e.reader_subject, e.reader_name) for e in migrated} == {("", "")}
+    added = store.record(**read_of(9))
+    assert AuditStore(path).entries() == [*migrated, added]
+
+
+@pytest.mark.slow  # the command end to end, three times
+def test_the_migrate_command_reads_the_settings_and_runs_once(tmp_path, postgres):
+    url = postgres.new_database("audit_command")
+    environment = {**os.environ, DATABASE_URL_ENV: url}
+    command = [sys.executable, "-m", "review.audit", "migrate"]
+    first = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+    again = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+    assert f"migrated from revision none to {head_revision()}" in first.stdout
+    assert "nothing to do" in again.stdout
+    assert "app-secret" not in first.stdout + again.stdout
+    assert AuditStore(url).record(**read_of(1)).id == 1
+    legacy = tmp_path / "legacy.sqlite3"
+    shutil.copyfile(LEGACY_TRAIL, legacy)
+    upgraded = subprocess.run(command, env={**os.environ, AUDIT_DB_ENV: str(legacy)}, capture_output=True, text=True)
+    assert upgraded.returncode == 0 and f"to {head_revision()}" in upgraded.stdout
+    assert len(AuditStore(legacy).entries()) == 3
+
+
+def test_a_server_database_is_never_migrated_by_the_app_itself(postgres):
+    url = postgres.new_database("audit_unmigrated")
+    with pytest.raises(AuditStoreError, match="python -m review.audit migrate"):
+        AuditStore(url)
+    with pytest.raises(AuditStoreError, match="python -m review.audit migrate"):
+        AuditStore(url)
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [("server down", "cannot be reached"), ("wrong password", "refused this app's credentials"),
+     ("no such database", "no database of the name")],
+)
+def test_a_server_that_refuses_gives_a_clear_message_naming_no_server(postgres, problem, message):
+    url = migrated_database(postgres, f"refuses {problem}")
+    AuditStore(url).record(**read_of(1))
+    database = sa.make_url(url).database
+    broken = {
+        "server down": postgres.url(database, port=free_port()),
+        "wrong password": postgres.url(database, password="not-the-password"),
+        "no such database": postgres.url("no_such_database"),
+    }[problem]
+    with pytest.raises(AuditStoreError, match=message) as raised:
+        AuditStore(broken)
+    assert str(postgres.port) not in str(raised.value) and "127.0.0.1" not in str(raised.value)
+    assert raised.value.detail
+    assert len(AuditStore(url).entries()) == 1, "nothing lost"
+
+
+def test_a_read_only_database_role_lists_earlier_reads_and_refuses_new_ones(postgres):
+    url = migrated_database(postgres, "read-only role")
+    recorded = AuditStore(url).record(**read_of(1))
+    postgres.let_viewer_read(sa.make_url(url).database)
+    viewer = AuditStore(postgres.url(sa.make_url(url).database, VIEWER_USER, VIEWER_PASSWORD))
+    assert "read-only" in viewer.read_only_reason
+    assert viewer.entries() == [recorded]
+    with pytest.raises(AuditStoreError, match="read-only"):
+        viewer.record(**read_of(2))
+    assert AuditStore(url).entries() == [recorded]
+
+
+@pytest.mark.slow  # runs the migrate command
+def test_a_server_holding_a_newer_schema_is_refused_untouched(postgres):
+    url = migrated_database(postgres, "newer schema")
+    postgres.execute(f"UPDATE {VERSION_TABLE} SET version_num = '9999'", database=sa.make_url(url).database)
+    with pytest.raises(AuditStoreError, match="newer release"):
+        AuditStore(url)
+    assert subprocess.run([sys.executable, "-m", "review.audit", "migrate"], env={**os.environ, DATABASE_URL_ENV: url},
+                          capture_output=True).returncode == 1
 
 
 def test_a_corrupt_file_raises_and_is_left_untouched(tmp_path):
@@ -143,15 +299,15 @@ def test_a_locked_database_raises_a_clear_error_and_keeps_earlier_entries(tmp_pa
     assert store.entries() == [first]
 
 
-def test_an_unknown_read_is_refused_and_not_stored(tmp_path):
-    store = AuditStore(tmp_path / "audit.sqlite3")
+def test_an_unknown_read_is_refused_and_not_stored(location):
+    store = AuditStore(location)
     with pytest.raises(ValueError, match="clinician_read"):
         store.record(**{**read_of(1), "clinician_read": "maybe"})
     assert store.entries() == []
 
 
-def test_csv_export_has_every_entry_and_defuses_formulas(tmp_path):
-    store = AuditStore(tmp_path / "audit.sqlite3")
+def test_csv_export_has_every_entry_and_defuses_formulas(location):
+    store = AuditStore(location)
     store.record(**read_of(7))
     store.record(**{**read_of(8), "note": "=HYPERLINK(\"http://x\")", "file_name": "ä, \"quoted\".png"})
     rows = list(csv.DictReader(io.StringIO(store.export_csv().decode("utf-8"))))
@@ -164,14 +320,26 @@ def test_csv_export_has_every_entry_and_defuses_formulas(tmp_path):
 
 
 def test_the_path_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
     monkeypatch.setenv(AUDIT_DB_ENV, str(tmp_path / "elsewhere.sqlite3"))
     assert default_audit_path() == tmp_path / "elsewhere.sqlite3"
     AuditStore().record(**read_of(3))
     assert (tmp_path / "elsewhere.sqlite3").is_file()
 
 
-def test_a_note_over_the_limit_is_refused_whole_and_one_at_the_limit_is_kept(tmp_path):
-    store = AuditStore(tmp_path / "audit.sqlite3")
+def test_a_server_url_in_the_environment_wins_over_the_file(tmp_path, monkeypatch, postgres):
+    url = migrated_database(postgres, "from the environment")
+    monkeypatch.setenv(AUDIT_DB_ENV, str(tmp_path / "unused.sqlite3"))
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
+    AuditStore().record(**{**read_of(4), "reader": local_reader()})
+    assert len(AuditStore(url).entries()) == 1 and not (tmp_path / "unused.sqlite3").exists()
+    monkeypatch.setenv(DATABASE_URL_ENV, "mysql://someone@somewhere/db")
+    with pytest.raises(AuditStoreError, match="PostgreSQL"):
+        AuditStore()
+
+
+def test_a_note_over_the_limit_is_refused_whole_and_one_at_the_limit_is_kept(location):
+    store = AuditStore(location)
     with pytest.raises(ValueError, match=f"{MAX_NOTE_CHARS + 1:,} characters long; the limit is {MAX_NOTE_CHARS:,}"):
         store.record(**{**read_of(1), "note": "x" * (MAX_NOTE_CHARS + 1)})
     assert store.entries() == []

@@ -20,6 +20,8 @@ from model.explain.grad_cam import grad_cam
 from model.explain.lime import LimeSettings, explain_with_lime
 from model.explain.views import explanation_views
 from model.trust.ood import load_ood
+from review.access import READER as READER_ROLE
+from review.access import Reader
 from review.report import (
     A4_PORTRAIT,
     MARGIN,
@@ -39,6 +41,7 @@ from tests.conftest import encode
 
 DISCLAIMER = "Decision support only, not a diagnosis."
 CREATED = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+READER = Reader(subject="r-1", issuer="https://idp.example", name="Dr Ada Reader", email="ada@example.org", role=READER_ROLE)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,7 @@ def case(classifier, val_images):
 
 def test_report_is_a_two_page_pdf_named_after_the_file(case, classifier):
     assessment, explanation, views = case
-    pdf = build_report(assessment, explanation, views, classifier.version, DISCLAIMER, CREATED)
+    pdf = build_report(assessment, explanation, views, classifier.version, DISCLAIMER, READER, CREATED)
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
     assert b"/Count 2" in pdf
     assert assessment.name.encode() in pdf and DISCLAIMER.encode() in pdf
@@ -61,10 +64,11 @@ def test_report_is_a_two_page_pdf_named_after_the_file(case, classifier):
 
 def test_summary_states_label_probability_interval_threshold_version_and_date(case, classifier):
     assessment, explanation, views = case
-    text = "\n".join(summary_lines(assessment, explanation, views, classifier.version, CREATED))
+    text = "\n".join(summary_lines(assessment, explanation, views, classifier.version, READER, CREATED))
     assert f"Result: {assessment.label_name}" in text
     assert f"{assessment.probability:.1%}" in text and f"{assessment.threshold:.1%}" in text
     assert classifier.version in text and "2026-01-02 03:04 UTC" in text
+    assert "Reviewed by: Dr Ada Reader (ada@example.org)" in text
     assert f"{explanation.settings.num_samples} samples" in text
     assert interval_text(assessment.uncertainty) in text
     assert "not available for this model" in text, "the case was scored without the image check"
@@ -74,10 +78,10 @@ def test_an_unreliable_image_gets_its_reasons_in_the_report(case, classifier, ar
     _, explanation, views = case
     photo = encode(Image.fromarray(samples.astronaut()), "PNG")
     [assessment] = assess_files(classifier, [("astronaut.png", photo)], load_ood(artifacts_dir))
-    text = "".join("".join(summary_lines(assessment, explanation, views, classifier.version, CREATED)).split())
+    text = "".join("".join(summary_lines(assessment, explanation, views, classifier.version, READER, CREATED)).split())
     assert "(UNRELIABLE)" in text
     assert all("".join(reason.split()) in text for reason in assessment.ood.reasons), "wrapping aside"
-    pdf = build_report(assessment, explanation, views, classifier.version, DISCLAIMER, CREATED)
+    pdf = build_report(assessment, explanation, views, classifier.version, DISCLAIMER, READER, CREATED)
     assert b"/Count 2" in pdf
 
 
@@ -183,7 +187,7 @@ def test_a_hostile_name_is_printed_as_written_and_within_the_page(name, hostile,
     _, explanation, views = case
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pdf = build_report(hostile[name], explanation, views, classifier.version, DISCLAIMER, CREATED)
+        pdf = build_report(hostile[name], explanation, views, classifier.version, DISCLAIMER, READER, CREATED)
     assert pdf.startswith(b"%PDF") and b"/Count 2" in pdf
     assert not [w for w in caught if "missing from font" in str(w.message)], "no character prints as an empty box"
     assert b"/URI" not in pdf, "a markdown link stays text"
@@ -252,5 +256,5 @@ def test_notes_quoting_header_values_are_printed_as_plain_text(case, classifier)
     assessment, explanation, views = case
     note = "DICOM window $W$ centred on $C_1$ \\frac{a}{b} applied."
     noted = replace(assessment, image=replace(assessment.image, notes=[note]))
-    pdf = build_report(noted, explanation, views, classifier.version, DISCLAIMER, CREATED)
+    pdf = build_report(noted, explanation, views, classifier.version, DISCLAIMER, READER, CREATED)
     assert "".join(f"Note: {note}".split()) in "".join("".join(line.text for line in pdf_pages(pdf)[0]).split())

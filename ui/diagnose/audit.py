@@ -1,25 +1,23 @@
-"""The clinician's own read, stored with what the model said; the store's errors are shown, never raised."""
+"""The clinician's own read, stored with what the model said and who read it; the store's errors are shown, never raised."""
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import UTC, datetime
-
-import pandas as pd
 import streamlit as st
 
 from model.errors import AuditStoreError
-from review.audit import AUDIT_DB_ENV, MAX_NOTE_CHARS, READS, AuditStore, default_audit_path, note_problem
+from review.access import Reader
+from review.audit import MAX_NOTE_CHARS, READS, AuditStore, note_problem
 from review.triage import UNRELIABLE_CAPTION, Assessment
-from ui import state
+from ui import pages, state
+from ui.audit_trail import count_phrase, export_button, open_trail, reads_table, show_problem, show_state
 from ui.resources import classifier
 from ui.text import plain
 
 RECENT_READS = 10
 # How each outcome of Save is shown: (Streamlit's call, icon).
-OUTCOME_STYLES = {"success": (st.success, "✅"), "warning": (st.warning, "⚠️"), "error": (st.error, "🚫")}
+OUTCOME_STYLES = {"success": (st.success, "✅"), "warning": (st.warning, "⚠️")}
 
 
-def _save_read(assessment: Assessment, version: str) -> None:
+def _save_read(assessment: Assessment, version: str, reader: Reader) -> None:
     """Save's on_click: it runs before the page is drawn again, so only a stored read empties the form.
 
     A refused read keeps its note in the form, to be shortened or saved again; the outcome is shown below it.
@@ -28,39 +26,30 @@ def _save_read(assessment: Assessment, version: str) -> None:
     note_key = state.for_image(state.AUDIT_NOTE, assessment.digest)
     read, note = st.session_state[read_key], st.session_state[note_key].strip()
     if read is None:
-        outcome = ("warning", "Choose agree, disagree or unsure before saving.")
+        outcome = ("warning", "Choose agree, disagree or unsure before saving.", "")
     elif problem := note_problem(note):
-        outcome = ("error", problem)
+        outcome = ("error", problem, "")
     else:
         try:
-            saved = AuditStore(default_audit_path()).record(
-                image_sha256=assessment.digest, file_name=assessment.name, model_version=version,
+            saved = AuditStore().record(
+                reader=reader, image_sha256=assessment.digest, file_name=assessment.name, model_version=version,
                 probability=assessment.probability, threshold=assessment.threshold,
                 model_label=assessment.label_name, clinician_read=read, note=note,
             )
         except AuditStoreError as error:
-            outcome = ("error", f"Audit trail: {error}")
+            outcome = ("error", f"Audit trail: {error}", error.detail)
         else:
-            outcome = ("success", f"Saved to the audit trail at {saved.recorded_at} ({read}).")
+            outcome = ("success", f"Saved to the audit trail at {saved.recorded_at} ({read}).", "")
             st.session_state[read_key], st.session_state[note_key] = None, ""
     st.session_state[state.for_image(state.AUDIT_OUTCOME, assessment.digest)] = outcome
 
 
-def audit_panel(assessment: Assessment) -> None:
-    """The read form, what Save did, and the reads recorded so far.
+def audit_panel(assessment: Assessment, reader: Reader) -> None:
+    """The read form, what Save did, and the latest reads this person may see (all of them on the Reads page).
 
-    Merely viewing an image creates no database: the file appears with the first saved read. A database
-    that cannot take a read (read-only, locked, damaged) gets Save disabled and the reason beside it.
+    A trail that cannot take a read (read-only, locked, damaged, down) gets Save disabled and the reason beside it.
     """
-    path = default_audit_path()
-    store, unusable = None, ""
-    if path.exists():
-        try:
-            store = AuditStore(path)
-            entries, export = store.entries(), store.export_csv()
-        except AuditStoreError as error:
-            unusable = f"Audit trail: {error}"
-    blocked = unusable or (store.read_only_reason if store else "")
+    trail = open_trail(reader)
     with st.form(state.for_image(state.AUDIT_FORM, assessment.digest), border=True):
         unreliable = f" — {UNRELIABLE_CAPTION}" if assessment.unreliable else ""
         st.markdown(
@@ -76,32 +65,22 @@ def audit_panel(assessment: Assessment) -> None:
             help=f"Up to {MAX_NOTE_CHARS:,} characters.",
         )
         st.form_submit_button(
-            "Save to the audit trail", icon=":material/save:", disabled=bool(blocked),
-            on_click=_save_read, args=(assessment, classifier().version),
+            "Save to the audit trail", icon=":material/save:", disabled=trail.cannot_save,
+            on_click=_save_read, args=(assessment, classifier().version, reader),
         )
     if outcome := st.session_state.pop(state.for_image(state.AUDIT_OUTCOME, assessment.digest), None):
-        kind, text = outcome
-        show, icon = OUTCOME_STYLES[kind]
-        show(plain(text), icon=icon)
-    if unusable:
-        st.error(plain(unusable), icon="🚫")
+        kind, text, detail = outcome
+        if kind == "error":
+            show_problem(text, detail, reader)
+        else:
+            show, icon = OUTCOME_STYLES[kind]
+            show(plain(text), icon=icon)
+    if not show_state(trail, reader):
+        if trail.problem is None:
+            st.caption("No reads recorded yet.")
         return
-    if store is None:
-        st.caption(f"No reads recorded yet; they will be stored in {path} (set {AUDIT_DB_ENV} to change it).")
-        return
-    if store.read_only_reason:
-        st.warning(plain(store.read_only_reason), icon="🔒")
-    with st.expander(f"Audit trail: {len(entries)} read{'' if len(entries) == 1 else 's'} recorded"):
-        if entries:
-            recent = pd.DataFrame([asdict(entry) for entry in reversed(entries[-RECENT_READS:])])
-            st.dataframe(
-                recent[["recorded_at", "file_name", "model_label", "probability", "clinician_read", "note"]],
-                hide_index=True,
-                column_config={"probability": st.column_config.NumberColumn(format="percent")},
-                key=state.AUDIT_RECENT,
-            )
-        st.download_button(
-            "Download the audit trail (CSV)", data=export, mime="text/csv", icon=":material/download:",
-            file_name=f"xray_audit_trail_{datetime.now(UTC):%Y%m%d}.csv", on_click="ignore",
-        )
-        st.caption(f"Stored in {path}; set {AUDIT_DB_ENV} to keep it elsewhere.")
+    with st.expander(count_phrase(trail.entries, reader)):
+        if trail.entries:
+            reads_table(trail.entries[-RECENT_READS:], reader, state.AUDIT_RECENT)
+        export_button(trail.entries, reader)
+        st.page_link(pages.reads(), label="Every read, on the Reads page", icon="🗂️")

@@ -78,12 +78,12 @@ def image_size_section(model_card: ModelCard, root: Path | None) -> None:
     data = model_card.data
     st.subheader("Image size and aspect")
     if root is None:
-        st.info(plain(f"The dataset folder '{data['root']}' is not on this machine; only the recorded summary is shown."))
+        st.info("The training images are not on this server; only the recorded summary is shown.")
     else:
         st.plotly_chart(charts.image_size_figure(size_sample(str(root))), key=state.IMAGE_SIZES_CHART)
         st.caption(
-            "Width against height and the aspect-ratio histogram of a seeded random sample of source images per "
-            f"class from `{data['root']}`."
+            "Width against height and the aspect-ratio histogram of a seeded random sample of the training images "
+            "per class."
         )
     summary = {
         (split, measure): values

@@ -6,6 +6,7 @@ import streamlit as st
 from model.calibration import describe_operating_point
 from model.card import ModelCard
 from ui.copy import DATASET_CITATION, INTENDED_USE, KNOWN_LIMITS, PATIENT_LEAK_NOTE
+from ui.model_page.training import shown_hyperparameters
 from ui.resources import get_classifier
 
 
@@ -35,7 +36,7 @@ def model_card_section(model_card: ModelCard, artifacts: str) -> None:
     with st.expander("Layer table (Keras summary)"):
         st.code(network_summary(artifacts), language=None)
     with st.expander("Hyperparameters and library versions"):
-        st.json({"hyperparameters": model_card.hyperparameters, "libraries": model_card.library_versions})
+        st.json({"hyperparameters": shown_hyperparameters(model_card), "libraries": model_card.library_versions})
     st.subheader("Training data and licence")
     st.markdown(DATASET_CITATION)
     st.subheader("Intended use")

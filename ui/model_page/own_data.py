@@ -1,4 +1,8 @@
-"""Scoring the clinician's own labelled set, a folder or a zip, as one more evaluation set for this session."""
+"""Scoring a labelled set, an uploaded zip or (admins only) a folder on the server, as one more evaluation set.
+
+A folder is read only under the roots the site opens (XRAY_DATA_ROOTS); anything else gets one
+message, so the page tells nobody what else is on the server's disk.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,9 +12,10 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from model.dataset import resolve_evaluation_folder
 from model.evaluate import evaluate_folder
-from model.evaluation.data_summary import existing_folder
 from model.evaluation.sets import unique_name
+from review.access import Reader
 from review.archive import ArchiveError, evaluate_archive, open_labelled_zip
+from review.server_folders import DATA_ROOTS_ENV, allowed_folder, data_roots
 from ui import state
 from ui.copy import OWN_DATA_INTRO
 from ui.progress import in_line
@@ -52,17 +57,29 @@ def scored_notice(name: str) -> None:
 
 
 def score_folder(text: str, taken: list[str]) -> None:
-    """A relative path is read from the project's root, where the app runs."""
-    path = existing_folder(text)
-    if path is None:
-        st.error(plain(f"There is no folder '{text}' on this machine."))
-        return
+    """Only a folder under XRAY_DATA_ROOTS; a relative path is read from the first root."""
     try:
-        folder = resolve_evaluation_folder(path)
-    except FileNotFoundError as error:
+        folder = resolve_evaluation_folder(allowed_folder(text, data_roots()))
+    except (PermissionError, FileNotFoundError) as error:
         st.error(plain(str(error)))
         return
     score(lambda progress: evaluate_folder(classifier(), folder, progress), taken)
+
+
+def folder_form(taken: list[str]) -> None:
+    roots = data_roots()
+    if not roots:
+        st.info(f"Scoring folders on this server is off. To open some, an administrator sets {DATA_ROOTS_ENV} "
+                "to their paths, colon-separated.")
+        return
+    text = st.text_input("Labelled folder on this server", key=state.OWN_FOLDER,
+                         placeholder="a folder with NORMAL/ and PNEUMONIA/, under the folders open for scoring")
+    st.caption(plain(f"Open for scoring: {', '.join(str(root) for root in roots)}"))
+    if st.button("Score folder", key=state.SCORE_FOLDER):
+        if text.strip():
+            score_folder(text.strip(), taken)
+        else:
+            st.error("Enter the path of a labelled folder first.")
 
 
 def score_archive(upload: UploadedFile, taken: list[str]) -> None:
@@ -75,25 +92,20 @@ def score_archive(upload: UploadedFile, taken: list[str]) -> None:
     score(lambda progress: evaluate_archive(classifier(), archive, progress), taken)
 
 
-def own_data_section(taken: list[str]) -> None:
-    """`taken` are the names in use, so a new set gets a name of its own."""
+def own_data_section(taken: list[str], reader: Reader) -> None:
+    """`taken` are the names in use, so a new set gets a name of its own; folders on the server are for admins."""
     st.header("Evaluate your own data")
     st.markdown(OWN_DATA_INTRO)
     if state.OWN_EVALUATION_NOTICE in st.session_state:
         scored_notice(st.session_state.pop(state.OWN_EVALUATION_NOTICE))
-    from_folder, from_zip = st.columns(2)
-    with from_folder:
-        text = st.text_input("Labelled folder on this machine", key=state.OWN_FOLDER,
-                             placeholder="/path/to/folder with NORMAL/ and PNEUMONIA/")
-        if st.button("Score folder", key=state.SCORE_FOLDER):
-            if text.strip():
-                score_folder(text.strip(), taken)
-            else:
-                st.error("Enter the path of a labelled folder first.")
+    from_zip, from_folder = st.columns(2)
     with from_zip:
-        upload = st.file_uploader("…or a zip holding NORMAL/ and PNEUMONIA/", type=["zip"], key=state.OWN_ZIP)
+        upload = st.file_uploader("A zip holding NORMAL/ and PNEUMONIA/", type=["zip"], key=state.OWN_ZIP)
         if st.button("Score archive", key=state.SCORE_ZIP):
             if upload is not None:
                 score_archive(upload, taken)
             else:
                 st.error("Choose a zip file first.")
+    if reader.is_admin:
+        with from_folder:
+            folder_form(taken)

@@ -1,0 +1,137 @@
+"""Real outside systems the tests start themselves on free loopback ports, and stop: PostgreSQL, an OpenID provider.
+
+PostgreSQL comes from Debian's `postgresql` package (.ci/run installs it). initdb and pg_ctl refuse to
+run as root, and CI runs as root, so there they run as the package's `postgres` user. The identity
+provider is `oidc-provider-mock` from PyPI: it signs in whichever predefined user the browser picks.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+
+from tests.browser import HOST, answers, free_port, running
+
+POSTGRES_BINARIES = "/usr/lib/postgresql/*/bin"
+POSTGRES_USER = "postgres"
+SUPERUSER, SUPERUSER_PASSWORD = "xray_super", "super-secret"
+APP_USER, APP_PASSWORD = "xray_app", "app-secret"
+VIEWER_USER, VIEWER_PASSWORD = "xray_viewer", "viewer-secret"
+STARTUP_SECONDS = 60
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+
+
+def _postgres_bin() -> Path:
+    found = sorted(Path("/").glob(POSTGRES_BINARIES.lstrip("/")), key=lambda path: int(path.parent.name))
+    if not found:
+        raise RuntimeError("PostgreSQL's server is not installed: install Debian's postgresql package (.ci/run does).")
+    return found[-1]
+
+
+def _as_server_user(command: Sequence[str]) -> list[str]:
+    return ["runuser", "-u", POSTGRES_USER, "--", *command] if os.geteuid() == 0 else list(command)
+
+
+@dataclass
+class PostgresServer:
+    """A running PostgreSQL cluster with a superuser, an app user that owns databases and a viewer that may only read."""
+
+    port: int
+    folder: Path
+
+    def url(self, database: str, user: str = APP_USER, password: str = APP_PASSWORD, port: int | None = None) -> str:
+        return str(sa.URL.create(
+            "postgresql+psycopg", username=user, password=password, host=HOST, port=port or self.port,
+            database=database,
+        ).render_as_string(hide_password=False))
+
+    def execute(self, *statements: str, database: str = "postgres") -> None:
+        """Run statements as the superuser, each on its own (CREATE DATABASE refuses a transaction)."""
+        with psycopg.connect(
+            host=HOST, port=self.port, user=SUPERUSER, password=SUPERUSER_PASSWORD, dbname=database, autocommit=True,
+        ) as connection:
+            for statement in statements:
+                connection.execute(statement)
+
+    def new_database(self, name: str) -> str:
+        """An empty database owned by the app user, which the viewer may connect to; its URL for the app user."""
+        self.execute(f"CREATE DATABASE {name} OWNER {APP_USER}", f"GRANT CONNECT ON DATABASE {name} TO {VIEWER_USER}")
+        return self.url(name)
+
+    def let_viewer_read(self, database: str) -> None:
+        self.execute(
+            f"GRANT USAGE ON SCHEMA public TO {VIEWER_USER}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {VIEWER_USER}",
+            database=database,
+        )
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """initdb a new cluster in a temporary folder, start it on a free port, stop it and remove the folder on exit."""
+    binaries = _postgres_bin()
+    folder = Path(tempfile.mkdtemp(prefix="xray-postgres-"))
+    data, password_file, log = folder / "data", folder / "superuser-password", folder / "server.log"
+    password_file.write_text(SUPERUSER_PASSWORD)
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam(POSTGRES_USER)
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+        os.chown(password_file, owner.pw_uid, owner.pw_gid)
+    port = free_port()
+    server = PostgresServer(port, folder)
+    subprocess.run(_as_server_user([
+        str(binaries / "initdb"), "--pgdata", str(data), "--username", SUPERUSER, "--pwfile", str(password_file),
+        "--auth", "scram-sha-256", "--no-sync", "--encoding", "UTF8", "--locale", "C",
+    ]), check=True, capture_output=True, cwd=folder)
+    options = f"-p {port} -k {folder} -c listen_addresses={HOST} -c fsync=off"
+    try:
+        subprocess.run(_as_server_user([
+            str(binaries / "pg_ctl"), "start", "--pgdata", str(data), "--log", str(log), "--wait",
+            "--timeout", str(STARTUP_SECONDS), "-o", options,
+        ]), check=True, capture_output=True, cwd=folder)
+        server.execute(
+            f"CREATE ROLE {APP_USER} LOGIN PASSWORD '{APP_PASSWORD}'",
+            f"CREATE ROLE {VIEWER_USER} LOGIN PASSWORD '{VIEWER_PASSWORD}'",
+        )
+        yield server
+    finally:
+        subprocess.run(_as_server_user([
+            str(binaries / "pg_ctl"), "stop", "--pgdata", str(data), "--mode", "immediate", "--wait",
+        ]), capture_output=True, cwd=folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
+class IdentityProvider:
+    """A running OpenID Connect provider; `issuer` is also where its discovery document lives."""
+
+    issuer: str
+    process: subprocess.Popen
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.issuer}{DISCOVERY_PATH}"
+
+
+@contextmanager
+def identity_provider(users: Sequence[dict[str, object]], log: Path) -> Iterator[IdentityProvider]:
+    """oidc-provider-mock on a free loopback port, with `users` (claims, each with "sub") one click away."""
+    port = free_port()
+    command = [sys.executable, "-m", "oidc_provider_mock", "--host", HOST, "--port", str(port)]
+    for claims in users:
+        command += ["--user-claims", json.dumps(claims)]
+    issuer = f"http://{HOST}:{port}"
+    provider_ready = lambda: answers(f"{issuer}{DISCOVERY_PATH}") is not None  # noqa: E731
+    with running(command, log, provider_ready, "the identity provider") as process:
+        yield IdentityProvider(issuer, process)
