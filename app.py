@@ -6,7 +6,7 @@ from ui.resources import classifier, keep_keras_state_between_runs
 from ui.sidebar import model_sidebar
 
 keep_keras_state_between_runs()
-st.set_page_config(page_title="Chest X-ray review", page_icon="🩻", layout="wide")
+st.set_page_config(page_title=pages.APP_TITLE, page_icon="🩻", layout="wide")
 
 reader = access.admit()
 if reader is None:

@@ -40,8 +40,7 @@ class Reader:
 
     @property
     def label(self) -> str:
-        """How the person is named on the page and in the PDF: their name, else e-mail, else subject."""
-        return self.name or self.email or self.subject
+        return display_name(self.name, self.email, self.subject)
 
     @property
     def is_local(self) -> bool:
@@ -55,9 +54,18 @@ class Reader:
         return f"{self.label} ({self.email})" if self.email and self.email != self.label else self.label
 
 
+def display_name(name: str, email: str, subject: str) -> str:
+    """How a person is named on the page, in the PDF and in the trail: their name, else e-mail, else subject."""
+    return name or email or subject
+
+
 def local_reader() -> Reader:
     """Sign-in off: the one person at this computer, who owns the app's data and settings."""
-    return Reader(subject=LOCAL_SUBJECT, issuer="", name=getpass.getuser(), email="", role=ADMIN)
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # a container's user id with no passwd entry and no USER
+        name = "local user"
+    return Reader(subject=LOCAL_SUBJECT, issuer="", name=name, email="", role=ADMIN)
 
 
 def _claim_values(value: object) -> set[str]:
@@ -95,7 +103,7 @@ class AccessPolicy:
         lists = {}
         for key in LIST_KEYS:
             value = section.get(key, [])
-            if isinstance(value, str) or not all(isinstance(item, str) for item in value):
+            if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
                 raise ValueError(f"[{ACCESS_SECTION}] {key} must be a list of strings, e.g. {key} = [\"…\"].")
             lists[key] = frozenset(item.casefold() for item in value)
         if (lists[ADMIN_ROLES_KEY] or lists[READER_ROLES_KEY]) and not roles_claim:
@@ -109,11 +117,12 @@ class AccessPolicy:
     def role_for(self, claims: Mapping[str, object]) -> str | None:
         """ADMIN, READER, or None for someone an allow-list leaves out.
 
-        People are matched by subject, or by e-mail unless the provider says it is unverified: an address
-        someone typed into their own profile must not make them an admin.
+        People are matched by subject, or by e-mail only where the provider vouches for it
+        (email_verified true): an address someone typed into their own profile must not make them an
+        admin. Entra ID sends no email_verified, so there roles or subjects are the way.
         """
         people = {str(claims.get("sub", "")).casefold()}
-        if claims.get("email") and claims.get("email_verified") is not False:
+        if claims.get("email") and claims.get("email_verified") is True:
             people.add(str(claims["email"]).casefold())
         roles = {value.casefold() for value in _claim_values(claims.get(self.roles_claim))} if self.roles_claim else set()
         if roles & self.admin_roles or people & self.admins:
@@ -128,11 +137,12 @@ def reader_from_claims(claims: Mapping[str, object], policy: AccessPolicy) -> Re
     role = policy.role_for(claims)
     if role is None:
         return None
-    return Reader(
-        subject=str(claims.get("sub", "")), issuer=str(claims.get("iss", "")),
-        name=str(claims.get("name") or claims.get("preferred_username") or ""),
-        email=str(claims.get("email") or ""), role=role,
-    )
+    return Reader(subject=str(claims.get("sub", "")), issuer=str(claims.get("iss", "")), name=claimed_name(claims),
+                  email=str(claims.get("email") or ""), role=role)
+
+
+def claimed_name(claims: Mapping[str, object]) -> str:
+    return str(claims.get("name") or claims.get("preferred_username") or "")
 
 
 def provider_problem(metadata_url: str, timeout: float = PROVIDER_TIMEOUT_SECONDS) -> str:

@@ -28,10 +28,10 @@ def allowed_folder(text: str, roots: list[Path]) -> Path:
     """
     if not roots:
         raise PermissionError(f"No folders on this server are open for scoring; set {DATA_ROOTS_ENV} to open some.")
-    path = Path(text).expanduser()
     try:
+        path = Path(text).expanduser()
         resolved = (path if path.is_absolute() else roots[0] / path).resolve()
-    except (OSError, RuntimeError):  # a symlink loop, an unreadable folder on the way: not a folder we score
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, ~nobody, a NUL byte: not a folder we score
         raise PermissionError(OUTSIDE_ROOTS.format(text=text)) from None
     if not any(resolved.is_relative_to(root) for root in roots):
         raise PermissionError(OUTSIDE_ROOTS.format(text=text))

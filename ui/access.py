@@ -9,13 +9,22 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from review.access import ACCESS_SECTION, AccessPolicy, Reader, local_reader, provider_problem, reader_from_claims
+from review.access import (
+    ACCESS_SECTION,
+    AccessPolicy,
+    Reader,
+    claimed_name,
+    display_name,
+    local_reader,
+    provider_problem,
+    reader_from_claims,
+)
+from ui.pages import APP_TITLE
 from ui.text import plain
 
 AUTH_SECTION = "auth"
 SIGN_IN_OFF_SAID = "sign_in_off_said"  # session key: the sign-in-off notice was shown in this session
 LOOPBACK_ADDRESSES = ("localhost", "127.0.0.1", "::1")
-APP_TITLE = "Chest X-ray review"
 
 
 def _secret_section(name: str) -> dict:
@@ -32,16 +41,27 @@ def sign_in_configured() -> bool:
 
 
 def _providers() -> dict[str | None, str]:
-    """Each provider's discovery URL: named ones ([auth.okta], [auth.entra]…), or the one in [auth] itself (None)."""
+    """Each provider's discovery URL: the one in [auth] itself (None), and named ones ([auth.okta], [auth.entra]…).
+
+    A provider is a table with a client_id; other tables in [auth] (client_kwargs) are its settings.
+    """
     section = _secret_section(AUTH_SECTION)
-    named = {name: value.get("server_metadata_url", "") for name, value in section.items() if isinstance(value, dict)}
-    return named or {None: section.get("server_metadata_url", "")}
+    providers = {None: section.get("server_metadata_url", "")} if "client_id" in section else {}
+    for name, value in section.items():
+        if isinstance(value, dict) and "client_id" in value:
+            providers[name] = value.get("server_metadata_url", "")
+    return providers
 
 
 def current_reader() -> Reader | None:
-    """The person this run is for, or None when sign-in is required and they are not (yet) admitted."""
+    """The person this run is for, or None when sign-in is required and they are not (yet) admitted.
+
+    Raises ValueError for settings that cannot be meant, so the app stays closed rather than open.
+    """
     if not sign_in_configured():
         return local_reader()
+    if not _providers():
+        raise ValueError(f"[{AUTH_SECTION}] names no identity provider (no client_id in it or in a table under it).")
     if not st.user.is_logged_in:
         return None
     return reader_from_claims(st.user.to_dict(), AccessPolicy.from_settings(_secret_section(ACCESS_SECTION)))
@@ -66,18 +86,24 @@ def _refused_view() -> None:
     """Signed in, but not on the site's allow-list: say so by name, and offer the way out."""
     st.title(APP_TITLE)
     claims = st.user.to_dict()
-    who = claims.get("name") or claims.get("email") or claims.get("sub") or "this account"
+    who = display_name(claimed_name(claims), str(claims.get("email") or ""), str(claims.get("sub") or ""))
     st.error(plain(
-        f"You are signed in as {who}, but this app is not open to that account. Ask your department's "
-        "administrator for access, or sign out and sign in with another account."
+        f"You are signed in as {who or 'this account'}, but this app is not open to that account. Ask your "
+        "department's administrator for access, or sign out and sign in with another account."
     ), icon="🚫")
-    if st.button("Sign out", icon=":material/logout:"):
-        st.logout()
+    _sign_out_button()
 
 
 def _misconfigured_view(problem: str) -> None:
     st.title(APP_TITLE)
     st.error(plain(f"Sign-in is not set up correctly, so the app stays closed: {problem}"), icon="🚫")
+    if st.user.get("is_logged_in"):
+        _sign_out_button()
+
+
+def _sign_out_button() -> None:
+    if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+        st.logout()
 
 
 def _admission() -> tuple[Reader | None, Callable[[], None]]:
@@ -127,7 +153,7 @@ def sign_in_off_notice() -> None:
     address = st.get_option("server.address") or "every network interface"
     if address in LOOPBACK_ADDRESSES:
         st.info(
-            "Sign-in is off: the app runs as one local user and only this computer can open it. "
+            "Sign-in is off: the app runs as one local user and listens on this computer only. "
             "To serve a department, configure sign-in (README, *Deploying for a department*).",
             icon="ℹ️",
         )
@@ -146,6 +172,5 @@ def identity_sidebar(reader: Reader) -> None:
     st.markdown(f"**Signed in as** {plain(reader.label)} · {reader.role}")
     if reader.email and reader.email != reader.label:
         st.caption(plain(reader.email))
-    if st.button("Sign out", icon=":material/logout:", key="sign_out"):
-        st.logout()
+    _sign_out_button()
 

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 
 from model.errors import AuditStoreError
-from review.access import Reader
+from review.access import Reader, display_name
 from review.audit import (
     AUDIT_DB_ENV,
     DATABASE_URL_ENV,
@@ -23,13 +21,14 @@ from review.audit import (
     AuditStore,
     audit_url,
     entries_csv,
-    is_server,
+    existing_store,
     shown_location,
 )
 from ui import state
 from ui.text import plain
 
 TABLE_COLUMNS = ["recorded_at", "file_name", "model_label", "probability", "clinician_read", "note"]
+ADMIN_COLUMNS = ["recorded_at", "reader", "reader_email", *TABLE_COLUMNS[1:]]
 BEFORE_SIGN_IN = "(recorded before sign-in)"
 
 
@@ -37,10 +36,10 @@ BEFORE_SIGN_IN = "(recorded before sign-in)"
 class Trail:
     """What this run could read of the trail: the store (None before the first read, or when it failed) and entries."""
 
-    url: sa.URL
     store: AuditStore | None = None
     problem: AuditStoreError | None = None
     entries: list[AuditEntry] = field(default_factory=list)
+    location: str = ""  # where it is kept, for admins
 
     @property
     def cannot_save(self) -> bool:
@@ -48,13 +47,14 @@ class Trail:
 
 
 def open_trail(reader: Reader) -> Trail:
-    """The reads `reader` may see. Merely looking creates no SQLite file: it appears with the first saved read."""
-    trail = Trail(audit_url())
-    if not (is_server(trail.url) or Path(trail.url.database).exists()):
-        return trail
+    """The reads `reader` may see; every failure of the settings or the store becomes trail.problem."""
+    trail = Trail()
     try:
-        trail.store = AuditStore(trail.url)
-        trail.entries = trail.store.entries(by=None if reader.is_admin else reader)
+        url = audit_url()
+        trail.location = shown_location(url)
+        trail.store = existing_store(url)
+        if trail.store is not None:
+            trail.entries = trail.store.entries(by=None if reader.is_admin else reader)
     except AuditStoreError as error:
         trail.store, trail.problem = None, error
     return trail
@@ -74,24 +74,28 @@ def show_state(trail: Trail, reader: Reader) -> bool:
         return False
     if trail.store is not None and trail.store.read_only_reason:
         st.warning(plain(trail.store.read_only_reason), icon="🔒")
-    if reader.is_admin:
+    if reader.is_admin and trail.location:
         st.caption(plain(
-            f"Stored in {shown_location(trail.url)}; set {DATABASE_URL_ENV} (a PostgreSQL server) or "
+            f"Stored in {trail.location}; set {DATABASE_URL_ENV} (a PostgreSQL server) or "
             f"{AUDIT_DB_ENV} (a SQLite file) to keep it elsewhere."
         ))
     return trail.store is not None
 
 
 def who(entry: AuditEntry) -> str:
-    return entry.reader_name or entry.reader_email or entry.reader_subject or BEFORE_SIGN_IN
+    return display_name(entry.reader_name, entry.reader_email, entry.reader_subject) or BEFORE_SIGN_IN
+
+
+def reader_key(entry: AuditEntry) -> tuple[str, str]:
+    """A person in the trail: issuer and subject, which two people never share (names and e-mails they may)."""
+    return entry.reader_issuer, entry.reader_subject
 
 
 def reads_table(entries: list[AuditEntry], reader: Reader, key: str) -> None:
-    """Newest first; an admin also sees who made each read."""
+    """Newest first; an admin also sees who made each read, by name and e-mail."""
     frame = pd.DataFrame([{**asdict(entry), "reader": who(entry)} for entry in reversed(entries)])
-    columns = ["recorded_at", "reader", *TABLE_COLUMNS[1:]] if reader.is_admin else TABLE_COLUMNS
     st.dataframe(
-        frame[columns], hide_index=True, key=key,
+        frame[ADMIN_COLUMNS if reader.is_admin else TABLE_COLUMNS], hide_index=True, key=key,
         column_config={"probability": st.column_config.NumberColumn(format="percent")},
     )
 
@@ -120,10 +124,12 @@ def reads_page(reader: Reader) -> None:
         return
     entries, summary = trail.entries, count_phrase(trail.entries, reader)
     if reader.is_admin and entries:
-        people = sorted({who(entry) for entry in entries})
-        chosen = st.multiselect("Readers", people, key=state.READS_FILTER, placeholder="Everyone")
+        people = {reader_key(entry): who(entry) + (f" ({entry.reader_email})" if entry.reader_email not in ("", who(entry))
+                                                  else "") for entry in entries}
+        chosen = st.multiselect("Readers", sorted(people, key=people.get), format_func=people.get,
+                                key=state.READS_FILTER, placeholder="Everyone")
         if chosen:
-            entries = [entry for entry in entries if who(entry) in chosen]
+            entries = [entry for entry in entries if reader_key(entry) in chosen]
             summary = f"{len(entries)} of {len(trail.entries)} reads, by the readers chosen"
     st.markdown(plain(summary))
     if entries:

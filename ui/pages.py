@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+APP_TITLE = "Chest X-ray review"
 # Relative to app.py, as st.Page and AppTest.switch_page take them.
 DIAGNOSE_PATH = "pages/diagnose.py"
 MODEL_AND_DATA_PATH = "pages/model_and_data.py"

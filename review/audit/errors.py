@@ -11,12 +11,12 @@ from model.errors import AuditStoreError
 from review.audit.settings import AUDIT_DB_ENV, DATABASE_URL_ENV
 
 MIGRATE_COMMAND = "python -m review.audit migrate"
+READ_ONLY = "The audit database is read-only for this app: earlier reads can be viewed, new ones cannot be saved."
 # PostgreSQL's SQLSTATE codes (Appendix A of its manual) for what this app treats alike.
 PG_CREDENTIALS_REFUSED = ("28P01", "28000")  # invalid_password, invalid_authorization_specification
 PG_NO_DATABASE = "3D000"  # invalid_catalog_name
 PG_READ_ONLY = ("42501", "25006")  # insufficient_privilege, read_only_sql_transaction
 PG_BUSY = ("55P03", "57014", "40001", "40P01")  # lock_not_available, query_canceled (timeout), serialization, deadlock
-PG_APPEND_ONLY = "P0001"  # raise_exception: the append-only trigger
 
 
 def _sqlite_code(error: BaseException) -> str:
@@ -44,9 +44,8 @@ def explain(error: BaseException) -> AuditStoreError:
     detail = str(original).strip()
     if code.startswith("SQLITE_READONLY") or state in PG_READ_ONLY:
         return AuditStoreError(
-            "The audit database is read-only for this app: earlier reads can be viewed, new ones cannot be "
-            f"saved. Allow this app to write to it (or set {AUDIT_DB_ENV} or {DATABASE_URL_ENV} to one it may write).",
-            detail,
+            f"{READ_ONLY} Allow this app to write to it (or set {AUDIT_DB_ENV} or {DATABASE_URL_ENV} to one it may "
+            "write).", detail,
         )
     if "locked" in text or "busy" in text or state in PG_BUSY:
         return AuditStoreError(
@@ -68,8 +67,6 @@ def explain(error: BaseException) -> AuditStoreError:
             f"The audit database server has no database of the name in {DATABASE_URL_ENV}; create it, then run "
             f"`{MIGRATE_COMMAND}`.", detail,
         )
-    if state == PG_APPEND_ONLY or "append-only" in text:
-        return AuditStoreError("The audit trail is append-only: earlier reads cannot be changed or removed.", detail)
     if isinstance(error, DBAPIError) and error.connection_invalidated or "connect" in text or "timeout" in text:
         return AuditStoreError(
             "The audit database server cannot be reached; nothing was saved. Try again in a moment, and tell "

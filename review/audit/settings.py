@@ -13,6 +13,7 @@ AUDIT_DB_ENV = "XRAY_AUDIT_DB"
 DATABASE_URL_ENV = "XRAY_DATABASE_URL"
 DEFAULT_AUDIT_DB = Path.home() / ".xray_review" / "audit.sqlite3"
 SERVER_BACKENDS = ("postgresql",)
+SERVER_DRIVER = "psycopg"  # psycopg 3, pinned in requirements.txt; other drivers are not installed
 
 
 def default_audit_path() -> Path:
@@ -28,12 +29,15 @@ def parse_url(text: str) -> sa.URL:
     """A database URL from the settings; one this app cannot use is refused with the variable's name."""
     try:
         url = sa.make_url(text)
-    except ArgumentError as error:
-        raise AuditStoreError(f"{DATABASE_URL_ENV} is not a database URL.", str(error)) from error
-    if url.get_backend_name() not in (*SERVER_BACKENDS, "sqlite"):
+    except (ArgumentError, ValueError) as error:
+        raise AuditStoreError(f"{DATABASE_URL_ENV} is not a database URL.") from error
+    usable = (url.get_backend_name() in SERVER_BACKENDS and url.get_driver_name() == SERVER_DRIVER) or (
+        url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    )
+    if not usable:
         raise AuditStoreError(
-            f"{DATABASE_URL_ENV} names a {url.get_backend_name()} database; the audit trail runs on PostgreSQL "
-            "(postgresql+psycopg://user:password@host/database) or SQLite."
+            f"{DATABASE_URL_ENV} names a database this app cannot keep its trail in; it runs on PostgreSQL "
+            f"(postgresql+{SERVER_DRIVER}://user:password@host/database) or a SQLite file (sqlite:////path/audit.sqlite3)."
         )
     return url
 

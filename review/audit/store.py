@@ -2,10 +2,11 @@
 
 SQLAlchemy Core over SQLite (the embedded default, one host) or PostgreSQL (every replica of a
 department's app). The store is append-only: there is no update or delete path here, and the
-database's triggers refuse them from anywhere else. Nothing is ever recreated or repaired: a damaged,
-foreign or newer database raises AuditStoreError and is left as it was, because starting afresh
-would lose earlier reads. One this process may not write (read-only file, folder, mount or database
-role; another program's lock) is opened for reading only, so the earlier reads stay in view.
+database's triggers refuse them from any client that does not own the table. Nothing is ever
+recreated or repaired: a damaged, foreign or newer database raises AuditStoreError and is left as
+it was, because starting afresh would lose earlier reads. One this process may not write
+(read-only file, folder, mount or database role; another program's lock) is opened for reading
+only, so the earlier reads stay in view.
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ from sqlalchemy.pool import NullPool
 
 from model.errors import AuditStoreError
 from review.access import Reader
-from review.audit.errors import MIGRATE_COMMAND, blocks_writing, explain
+from review.audit.errors import MIGRATE_COMMAND, READ_ONLY, blocks_writing, explain
 from review.audit.schema import SchemaState, reads, schema_state, upgrade
-from review.audit.settings import AUDIT_DB_ENV, DATABASE_URL_ENV, audit_url, is_server, shown_location
+from review.audit.settings import AUDIT_DB_ENV, DATABASE_URL_ENV, audit_url, is_server
 
 READS = ("agree", "disagree", "unsure")
 MAX_NOTE_CHARS = 2000
@@ -175,11 +176,6 @@ class AuditStore:
             self._engine = self._reading_engine = _sqlite_engine(str(self.path), busy_timeout, read_only=False)
             self._prepare_file()
 
-    @property
-    def location(self) -> str:
-        """The file or server (without password): for admins, never shown to readers."""
-        return shown_location(self.url)
-
     def _prepare_file(self) -> None:
         """Create or migrate the SQLite file inside its write lock; refuse anything that is not ours.
 
@@ -235,17 +231,16 @@ class AuditStore:
         try:
             with self._engine.connect() as connection:
                 check_schema(connection, may_upgrade=False)
-                may_insert, read_only = connection.execute(sa.text(
-                    "SELECT has_table_privilege(:table, 'INSERT'), current_setting('transaction_read_only')"
+                may_insert, may_number, read_only = connection.execute(sa.text(
+                    "SELECT has_table_privilege(:table, 'INSERT'), "
+                    "has_sequence_privilege(pg_get_serial_sequence(:table, 'id'), 'USAGE'), "
+                    "current_setting('transaction_read_only')"
                 ), {"table": reads.name}).one()
         except sa.exc.DBAPIError as error:
             raise explain(error) from error
-        if not may_insert or read_only == "on":
-            self.read_only_reason = str(AuditStoreError(
-                "The audit database is read-only for this app: earlier reads can be viewed, new ones cannot be "
-                f"saved. Grant this app's database user INSERT on the reads table, or set {DATABASE_URL_ENV} to "
-                "a user that has it."
-            ))
+        if not (may_insert and may_number) or read_only == "on":
+            self.read_only_reason = f"{READ_ONLY} Grant this app's database user INSERT on reads and USAGE on its id " \
+                f"sequence, or set {DATABASE_URL_ENV} to a user that has them."
 
     def record(
         self,
@@ -299,10 +294,6 @@ class AuditStore:
             raise explain(error) from error
         return [AuditEntry(*row) for row in rows]
 
-    def export_csv(self, by: Reader | None = None) -> bytes:
-        """The reads entries(by) gives, as UTF-8 CSV for a download button."""
-        return entries_csv(self.entries(by))
-
 
 def entries_csv(entries: list[AuditEntry]) -> bytes:
     """Reads as UTF-8 CSV, every field, free text a spreadsheet would run as a formula defused."""
@@ -312,6 +303,14 @@ def entries_csv(entries: list[AuditEntry]) -> bytes:
     for entry in entries:
         writer.writerow({key: _spreadsheet_safe(value) for key, value in asdict(entry).items()})
     return buffer.getvalue().encode("utf-8")
+
+
+def existing_store(location: str | Path | sa.URL | None = None) -> AuditStore | None:
+    """The store, or None while the embedded SQLite file does not exist: merely looking creates no file."""
+    url = audit_url(location)
+    if not is_server(url) and not Path(url.database).exists():
+        return None
+    return AuditStore(url)
 
 
 def migrate(location: str | Path | sa.URL | None = None) -> tuple[str, str]:

@@ -16,6 +16,7 @@ TEST_AUTH = {
     "client_id": "xray-review", "client_secret": "test-secret", "cookie_secret": "test-cookie-secret-0123456789",
     "redirect_uri": "http://localhost:8501/oauth2callback",
     "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+    "client_kwargs": {"scope": "openid profile email", "prompt": "login"},
 }
 ISSUER = "https://idp.example"
 

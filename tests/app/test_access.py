@@ -84,7 +84,8 @@ def test_each_reader_sees_their_own_reads_and_an_admin_sees_everyones(app: AppTe
     assert str(audit_db) in shown_text(app), "an admin is told where the trail is kept"
     app.switch_page(READS_PATH).run()
     assert list(reads_table(app)["reader"]) == ["Dr Ada"]
-    app.multiselect(key=state.READS_FILTER).set_value(["Dr Ada"]).run()
+    assert app.multiselect(key=state.READS_FILTER).options == ["Dr Ada (ada@example.org)"]
+    app.multiselect(key=state.READS_FILTER).set_value([(ISSUER, "reader-a")]).run()
     assert "1 of 1 reads, by the readers chosen" in shown_text(app)
 
 
@@ -95,7 +96,7 @@ def test_an_allow_list_refuses_everyone_else_by_name(app: AppTest, val_images, a
     assert "You are signed in as Mr Stranger" in displayed(app.error[0].value)
     assert [button.label for button in app.button] == ["Sign out"]
     assert not app.get("file_uploader")
-    sign_in(app, READER_A, {"readers": ["ADA@example.org"]}).run()
+    sign_in(app, {**READER_A, "email_verified": True}, {"readers": ["ADA@example.org"]}).run()
     assert app.get("file_uploader") and not app.error
 
 
@@ -103,13 +104,17 @@ def test_wrong_access_settings_keep_the_app_closed(app: AppTest, val_images, aud
     sign_in(app, READER_A, {"admins": "root@example.org"}).run()
     assert not app.exception
     assert "Sign-in is not set up correctly" in displayed(app.error[0].value)
-    assert not app.get("file_uploader") and not app.button
+    assert not app.get("file_uploader") and [button.label for button in app.button] == ["Sign out"]
+    app.secrets["auth"] = {key: value for key, value in app.secrets["auth"].items() if key != "client_id"}
+    app.secrets["access"] = {}
+    app.run()
+    assert "names no identity provider" in displayed(app.error[0].value) and not app.get("file_uploader")
 
 
 def test_without_sign_in_the_app_says_so_and_runs_as_the_local_user(audit_db) -> None:
     app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120).run()
     assert not app.exception
-    assert any("Sign-in is off" in node.value and "only this computer" in node.value for node in app.info)
+    assert any("Sign-in is off" in node.value and "this computer only" in node.value for node in app.info)
     assert app.sidebar.markdown[0].value.startswith("**Local user**")
     assert app.get("file_uploader")
 

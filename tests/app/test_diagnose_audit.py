@@ -115,13 +115,16 @@ def test_a_locked_audit_database_lists_its_reads_and_disables_save(app, val_imag
     assert list(recent["note"]) == [entry.note for entry in reversed(earlier)]
 
 
-@pytest.mark.parametrize("problem", ["server down", "not migrated", "read-only role"])
+@pytest.mark.parametrize("problem", ["server down", "not migrated", "read-only role", "unusable URL"])
 def test_a_database_server_that_refuses_gives_a_message_and_keeps_the_note(app, val_images, postgres, monkeypatch,
                                                                             problem):
     """The trail on PostgreSQL: Save disabled with the reason; the database's own words only for an admin."""
-    name = {"server down": "audit_page_down", "not migrated": "audit_page_new", "read-only role": "audit_page_ro"}
+    name = {"server down": "audit_page_down", "not migrated": "audit_page_new", "read-only role": "audit_page_ro",
+            "unusable URL": "audit_page_url"}
     url = postgres.new_database(name[problem])
-    if problem == "server down":
+    if problem == "unusable URL":
+        url = url.replace("+psycopg", "+psycopg2")
+    elif problem == "server down":
         url = postgres.url(name[problem], port=free_port())
     elif problem == "read-only role":
         migrate(url)
@@ -134,7 +137,7 @@ def test_a_database_server_that_refuses_gives_a_message_and_keeps_the_note(app, 
     assert save_button(app).disabled
     shown = "\n".join(displayed(node.value) for node in [*app.error, *app.warning, *app.caption])
     expected = {"server down": "cannot be reached", "not migrated": "python -m review.audit migrate",
-                "read-only role": "read-only for this app"}[problem]
+                "read-only role": "read-only for this app", "unusable URL": "cannot keep its trail in"}[problem]
     assert expected in shown
     if problem == "read-only role":
         assert list(next(f.value for f in app.dataframe if "note" in f.value.columns)["note"]) == [read_of(1)["note"]]

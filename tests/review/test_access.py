@@ -20,11 +20,13 @@ def claims(**extra) -> dict:
         (GROUPS, claims(groups="staff xray-admins"), ADMIN),  # some providers send one space-separated string
         (GROUPS, claims(groups=["staff"]), READER),
         (GROUPS, claims(), READER),
-        ({"admins": ["ONE@example.org"]}, claims(), ADMIN),
+        ({"admins": ["ONE@example.org"]}, claims(email_verified=True), ADMIN),
         ({"admins": ["u-1"]}, claims(email=""), ADMIN),
         ({"admins": ["one@example.org"]}, claims(email_verified=False), READER),  # an unverified address proves nothing
-        ({"readers": ["two@example.org"]}, claims(), None),
-        ({"readers": ["one@example.org"]}, claims(), READER),
+        ({"admins": ["one@example.org"]}, claims(), READER),  # nor one the provider does not vouch for (Entra ID)
+        ({"readers": ["two@example.org"]}, claims(email_verified=True), None),
+        ({"readers": ["one@example.org"]}, claims(email_verified=True), READER),
+        ({"readers": ["one@example.org"]}, claims(), None),
         ({**GROUPS, "reader_roles": ["xray-readers"]}, claims(groups=["staff"]), None),
         ({**GROUPS, "reader_roles": ["xray-readers"]}, claims(groups=["xray-readers"]), READER),
         ({**GROUPS, "reader_roles": ["xray-readers"]}, claims(groups=["xray-admins"]), ADMIN),
@@ -50,6 +52,8 @@ def test_a_reader_carries_the_tokens_identity_and_is_named_by_it():
     ("section", "complaint"),
     [
         ({"admins": "one@example.org"}, "admins must be a list"),
+        ({"readers": 5}, "readers must be a list"),
+        ({"admins": {"a": "b"}}, "admins must be a list"),
         ({"roles_claim": ["groups"]}, "roles_claim must be the name of a claim"),
         ({"admin_roles": ["x"]}, "no roles_claim"),
         ({"admin": ["x"]}, "keys this app does not know: admin"),

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from model.errors import AuditStoreError
 from review.access import READER, Reader, local_reader
-from review.audit import AUDIT_DB_ENV, DATABASE_URL_ENV, MAX_NOTE_CHARS, AuditStore, default_audit_path, migrate
+from review.audit import AUDIT_DB_ENV, DATABASE_URL_ENV, MAX_NOTE_CHARS, AuditStore, default_audit_path, entries_csv, migrate
 from review.audit.schema import VERSION_TABLE, head_revision, metadata, reads
 from tests.browser import free_port
 from tests.services import VIEWER_PASSWORD, VIEWER_USER, PostgresServer
@@ -149,7 +149,7 @@ def test_each_reader_sees_only_their_own_reads_and_the_whole_trail_holds_all(loc
     assert store.entries(by=READER_B) == [theirs]
     assert store.entries(by=same_subject_other_issuer) == []
     assert store.entries() == [mine, theirs]
-    exported = list(csv.DictReader(io.StringIO(store.export_csv(by=READER_B).decode("utf-8"))))
+    exported = list(csv.DictReader(io.StringIO(entries_csv(store.entries(by=READER_B)).decode("utf-8"))))
     assert [row["reader_subject"] for row in exported] == ["b-456"]
 
 
@@ -310,7 +310,7 @@ def test_csv_export_has_every_entry_and_defuses_formulas(location):
     store = AuditStore(location)
     store.record(**read_of(7))
     store.record(**{**read_of(8), "note": "=HYPERLINK(\"http://x\")", "file_name": "ä, \"quoted\".png"})
-    rows = list(csv.DictReader(io.StringIO(store.export_csv().decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(entries_csv(store.entries()).decode("utf-8"))))
     assert [row["id"] for row in rows] == ["1", "2"]
     assert rows[0]["note"] == "note 7 from test"
     assert rows[0]["image_sha256"] == image_sha256(b"test-7")
@@ -333,9 +333,39 @@ def test_a_server_url_in_the_environment_wins_over_the_file(tmp_path, monkeypatc
     monkeypatch.setenv(DATABASE_URL_ENV, url)
     AuditStore().record(**{**read_of(4), "reader": local_reader()})
     assert len(AuditStore(url).entries()) == 1 and not (tmp_path / "unused.sqlite3").exists()
-    monkeypatch.setenv(DATABASE_URL_ENV, "mysql://someone@somewhere/db")
-    with pytest.raises(AuditStoreError, match="PostgreSQL"):
-        AuditStore()
+    for unusable in ("mysql://someone@somewhere/db", "postgresql+psycopg2://u:p@host/db", "postgresql://u:p@host:x/db",
+                     "sqlite://", "not a url"):
+        monkeypatch.setenv(DATABASE_URL_ENV, unusable)
+        with pytest.raises(AuditStoreError, match=DATABASE_URL_ENV) as refused:
+            AuditStore()
+        assert ":p@" not in str(refused.value) and not refused.value.detail
+
+
+def test_a_least_privileged_writer_saves_reads_and_can_change_none(postgres):
+    """The README's grants: the owner migrates; the app's own role may insert and read, nothing more."""
+    owner_url = migrated_database(postgres, "least privilege")
+    database = sa.make_url(owner_url).database
+    postgres.execute(
+        f"GRANT USAGE ON SCHEMA public TO {VIEWER_USER}",
+        f"GRANT SELECT, INSERT ON reads TO {VIEWER_USER}",
+        f"GRANT SELECT ON {VERSION_TABLE} TO {VIEWER_USER}",
+        database=database,
+    )
+    writer = AuditStore(postgres.url(database, VIEWER_USER, VIEWER_PASSWORD))
+    assert "USAGE on its id sequence" in writer.read_only_reason, "an insert would fail for want of the sequence"
+    postgres.execute(f"GRANT USAGE ON SEQUENCE reads_id_seq TO {VIEWER_USER}", database=database)
+    writer = AuditStore(postgres.url(database, VIEWER_USER, VIEWER_PASSWORD))
+    assert writer.read_only_reason == ""
+    first = writer.record(**read_of(1))
+    engine = sa.create_engine(postgres.url(database, VIEWER_USER, VIEWER_PASSWORD))
+    try:
+        for change in ("UPDATE reads SET note = 'x'", "DELETE FROM reads", "TRUNCATE reads",
+                       "DROP TRIGGER reads_no_change ON reads"):
+            with pytest.raises(sa.exc.DBAPIError), engine.begin() as connection:
+                connection.exec_driver_sql(change)
+    finally:
+        engine.dispose()
+    assert AuditStore(owner_url).entries() == [first]
 
 
 def test_a_note_over_the_limit_is_refused_whole_and_one_at_the_limit_is_kept(location):
@@ -358,7 +388,7 @@ def test_a_read_only_database_is_opened_for_reading_and_refuses_writes(open_fold
         store = AuditStore(path)
         assert "read-only" in store.read_only_reason
         assert store.entries() == recorded
-        assert len(list(csv.DictReader(io.StringIO(store.export_csv().decode("utf-8"))))) == 3
+        assert len(list(csv.DictReader(io.StringIO(entries_csv(store.entries()).decode("utf-8"))))) == 3
         with pytest.raises(AuditStoreError, match="read-only"):
             store.record(**read_of(4))
     assert path.read_bytes() == before

@@ -26,7 +26,8 @@ def test_a_folder_under_a_root_is_given_as_its_real_path(layout):
 
 
 @pytest.mark.parametrize("written", ["{outside}", "{outside}/secret", "{outside}/absent", "/etc", "/no/such",
-                                     "escape", "escape/secret", "../closed", "{root}/../closed", "loop"])
+                                     "escape", "escape/secret", "../closed", "{root}/../closed", "loop", "~root",
+                                     "~no-such-user-here", "/etc\x00/passwd"])
 def test_outside_the_roots_every_path_gets_the_same_words_whether_or_not_it_exists(layout, written):
     root, outside = layout
     text = written.format(root=root, outside=outside)

@@ -67,6 +67,7 @@ def score_folder(text: str, taken: list[str]) -> None:
 
 
 def folder_form(taken: list[str]) -> None:
+    """An admin's path box and the folders it may name; own_data_section draws it for admins only."""
     roots = data_roots()
     if not roots:
         st.info(f"Scoring folders on this server is off. To open some, an administrator sets {DATA_ROOTS_ENV} "
