@@ -19,6 +19,8 @@ from review.access import (
     provider_problem,
     reader_from_claims,
 )
+from ui import pages
+from ui.copy import DISCLAIMER
 from ui.pages import APP_TITLE
 from ui.text import plain
 
@@ -71,6 +73,7 @@ def _sign_in_view() -> None:
     """All a visitor who is not signed in may see: what the app is, and the way in."""
     st.title(APP_TITLE)
     st.markdown("Sign in with your hospital account to review chest X-rays.")
+    st.caption(DISCLAIMER)
     for provider, metadata_url in _providers().items():
         label = "Sign in" if provider is None else f"Sign in with {provider}"
         if st.button(label, type="primary", icon=":material/login:", key=f"sign_in_{provider or 'default'}"):
@@ -122,13 +125,15 @@ def _admission() -> tuple[Reader | None, Callable[[], None]]:
 
 
 def admit() -> Reader | None:
-    """The reader for this run; otherwise draw the sign-in (or refusal) page alone and return None.
+    """The reader for this run; otherwise draw the sign-in (or refusal) view alone and return None.
 
-    The only page then registered is that view, so no other page's URL opens anything.
+    That view is then the only page, registered under every page's address too, so a bookmark to
+    one opens the way in, and no page's script runs.
     """
     reader, view = _admission()
     if reader is None:
-        st.navigation([st.Page(view, title="Sign in", url_path="sign-in")], position="hidden").run()
+        closed = [st.Page(view, title="Sign in", url_path=path, default=not path) for path in ("", *pages.URL_PATHS)]
+        st.navigation(closed, position="hidden").run()
     return reader
 
 

@@ -20,10 +20,10 @@ from playwright.sync_api import Page, sync_playwright
 from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
 from review.access import ADMIN, Reader
 from review.audit import DATABASE_URL_ENV, AuditStore
-from tests.browser import HOST, Server, launch_chromium, streamlit_server, upload, wait_until_idle
+from tests.browser import HOST, Server, launch_chromium, screenshot, streamlit_server, upload, wait_until_idle
 from tests.e2e import BROWSER_TEST
 from tests.services import IdentityProvider, PostgresServer, identity_provider
-from ui.pages import MODEL_AND_DATA_PATH, READS_PATH, READS_TITLE
+from ui.pages import READS_TITLE, URL_PATHS
 
 pytestmark = BROWSER_TEST
 
@@ -124,9 +124,12 @@ def test_readers_see_their_own_reads_an_admin_sees_all_and_visitors_nothing(serv
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True).new_page()
-        for path in ("", Path(MODEL_AND_DATA_PATH).stem, Path(READS_PATH).stem):
+        for path in ("", *URL_PATHS):
             page.goto(f"{server.url}/{path}")
             assert_closed(page)
+            assert page.get_by_text("Page not found").count() == 0, f"/{path} opens the way in, not an error"
+            if not path:
+                screenshot(page, ARTIFACTS / "sign_in.png")
 
         page.goto(server.url)
         sign_in(page, READER_A)
@@ -142,6 +145,7 @@ def test_readers_see_their_own_reads_an_admin_sees_all_and_visitors_nothing(serv
 
         sign_in(page, ADMIN_USER)
         [row] = reads_page(page, "1 read recorded by everyone")
+        screenshot(page, ARTIFACTS / "reads.png")
         assert (row["reader_subject"], row["reader_name"], row["reader_email"], row["note"]) == (
             "reader-a", "Dr Ada Reader", "ada@example.org", NOTE_OF_A
         )

@@ -83,4 +83,4 @@ def audit_panel(assessment: Assessment, reader: Reader) -> None:
         if trail.entries:
             reads_table(trail.entries[-RECENT_READS:], reader, state.AUDIT_RECENT)
         export_button(trail.entries, reader)
-        st.page_link(pages.reads(), label="Every read, on the Reads page", icon="🗂️")
+        st.page_link(pages.reads(), label="Every read, on the Reads page")
