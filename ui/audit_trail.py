@@ -86,6 +86,12 @@ def who(entry: AuditEntry) -> str:
     return display_name(entry.reader_name, entry.reader_email, entry.reader_subject) or BEFORE_SIGN_IN
 
 
+def reader_label(entry: AuditEntry) -> str:
+    """The name with the e-mail beside it, so that two readers of one name can be told apart."""
+    name = who(entry)
+    return f"{name} ({entry.reader_email})" if entry.reader_email not in ("", name) else name
+
+
 def reader_key(entry: AuditEntry) -> tuple[str, str]:
     """A person in the trail: issuer and subject, which two people never share (names and e-mails they may)."""
     return entry.reader_issuer, entry.reader_subject
@@ -124,8 +130,7 @@ def reads_page(reader: Reader) -> None:
         return
     entries, summary = trail.entries, count_phrase(trail.entries, reader)
     if reader.is_admin and entries:
-        people = {reader_key(entry): who(entry) + (f" ({entry.reader_email})" if entry.reader_email not in ("", who(entry))
-                                                  else "") for entry in entries}
+        people = {reader_key(entry): reader_label(entry) for entry in entries}
         chosen = st.multiselect("Readers", sorted(people, key=people.get), format_func=people.get,
                                 key=state.READS_FILTER, placeholder="Everyone")
         if chosen:

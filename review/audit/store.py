@@ -26,7 +26,7 @@ from sqlalchemy.pool import NullPool
 from model.errors import AuditStoreError
 from review.access import Reader
 from review.audit.errors import MIGRATE_COMMAND, READ_ONLY, blocks_writing, explain
-from review.audit.schema import SchemaState, reads, schema_state, upgrade
+from review.audit.schema import LEGACY_REVISION, SchemaState, reads, schema_state, upgrade
 from review.audit.settings import AUDIT_DB_ENV, DATABASE_URL_ENV, audit_url, is_server
 
 READS = ("agree", "disagree", "unsure")
@@ -329,7 +329,9 @@ def migrate(location: str | Path | sa.URL | None = None) -> tuple[str, str]:
         with engine.connect().execution_options(**WRITING) as connection, connection.begin():
             if is_server(url):
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": reads.name})
-            _, before = schema_state(connection)
+            state, before = schema_state(connection)
+            if state is SchemaState.LEGACY:
+                before = f"{LEGACY_REVISION} (a trail written before migrations)"
             check_schema(connection, may_upgrade=True)
             _, after = schema_state(connection)
     except sa.exc.DBAPIError as error:
