@@ -24,7 +24,7 @@ from model.dataset import CLASS_NAMES
 from model.explain.figures import draw_grad_cam_heatmap, draw_image, draw_lime_heatmap
 from model.explain.grad_cam import GRAD_CAM_CAVEAT
 from model.explain.lime import LimeExplanation
-from model.explain.views import HOW_TO_READ, ExplanationViews
+from model.explain.views import HOW_TO_READ, ExplanationViews, pros_cons_caption
 from model.imaging.formats import IMAGE_SUFFIXES
 from review.access import Reader
 from review.triage import (
@@ -227,7 +227,7 @@ def _figures_page(views: ExplanationViews, disclaimer: str) -> Figure:
     count, name = views.regions_shown, CLASS_NAMES[views.label]
     draw_image(page.add_subplot(grid[0, 0]), views.boundaries, "LIME regions")
     draw_image(page.add_subplot(grid[0, 1]), views.top_regions, f"Top {count} regions supporting {name}")
-    draw_image(page.add_subplot(grid[1, 0]), views.pros_cons, f"Strongest {count}: green for {name}, red against")
+    draw_image(page.add_subplot(grid[1, 0]), views.pros_cons, pros_cons_caption(count, name))
     draw_lime_heatmap(page, page.add_subplot(grid[1, 1]), views.lime_heatmap, views.lime_norm, views.label)
     draw_grad_cam_heatmap(page, page.add_subplot(grid[2, 0]), views.grad_cam_heatmap, views.grad_cam_norm, views.label)
     how_to_read = _paragraphs(

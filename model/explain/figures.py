@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from model.dataset import CLASS_NAMES
 from model.explain.views import GRAD_CAM_COLORMAP, LIME_COLORMAP
 
-GRAD_CAM_COLORBAR_LABEL = "relevance (scaled to 0-1)"
+GRAD_CAM_COLORBAR_LABEL = "relative response, 0-1 (not a probability,\nnot the lesion's extent)"
 JPEG_QUALITY = 90
 
 

@@ -17,17 +17,20 @@ from model.explain.agreement import Agreement, agreement
 from model.explain.lime import LimeExplanation
 
 DISPLAY_LONG_SIDE = 640
-LIME_COLORMAP = "PiYG"
-GRAD_CAM_COLORMAP = "turbo"
-SUPPORT_COLOR = (0.1, 0.8, 0.2)
-OPPOSE_COLOR = (0.9, 0.1, 0.1)
+# Colours every reader can tell apart: a diverging map without a red-green pair for LIME's signed
+# weights (purple for the class, orange against, white for no effect), and a perceptually uniform
+# sequential map for Grad-CAM, whose lightness rises with the response (a rainbow's does not).
+LIME_COLORMAP = "PuOr"
+GRAD_CAM_COLORMAP = "cividis"
+SUPPORT_COLOR, OPPOSE_COLOR = (tuple(float(c) for c in colormaps[LIME_COLORMAP](end)[:3]) for end in (0.9, 0.1))
+SUPPORT_NAME, OPPOSE_NAME = "purple", "orange"
 BOUNDARY_COLOR = (1.0, 0.85, 0.0)
 DIMMED = 0.25
 TINT_OPACITY = 0.45
 HOW_TO_READ = (
-    "LIME hides groups of regions many times and fits a linear model of how the "
-    "log-odds change: green regions raise the odds of the class shown, pink or red ones lower them (a weight "
-    "of +0.7 multiplies the odds by about 2). "
+    "LIME hides groups of regions many times and fits a linear model of how the log-odds change: "
+    f"{SUPPORT_NAME} regions raise the odds of the class shown, {OPPOSE_NAME} ones lower them (a weight of +0.7 "
+    "multiplies the odds by about 2). "
     "Grad-CAM shows, coarsely, where the network's last convolutional layer responds in favour of that class. "
     "Both describe the model, not the disease: where they fall on the lungs the call is easier to trust; "
     "marks, labels or borders lighting up are a reason for doubt."
@@ -67,7 +70,7 @@ def top_regions_image(xray: np.ndarray, explanation: LimeExplanation, label: int
 
 
 def pros_cons_image(xray: np.ndarray, explanation: LimeExplanation, label: int, count: int) -> np.ndarray:
-    """The strongest regions tinted green where they support `label` and red where they oppose it."""
+    """The strongest regions tinted where they support `label` (SUPPORT_COLOR) and where they oppose it."""
     regions = explanation.strongest_regions(label, count)
     sign = np.zeros(explanation.region_count)
     sign[regions] = np.sign(explanation.weights[label][regions])
@@ -77,6 +80,10 @@ def pros_cons_image(xray: np.ndarray, explanation: LimeExplanation, label: int, 
     tint[sign_map < 0] = OPPOSE_COLOR
     tinted = np.where((sign_map != 0)[..., np.newaxis], (1 - TINT_OPACITY) * xray + TINT_OPACITY * tint, xray)
     return mark_boundaries(tinted, sign_map.astype(np.int32), color=BOUNDARY_COLOR)
+
+
+def pros_cons_caption(count: int, class_name: str) -> str:
+    return f"Strongest {count} regions: {SUPPORT_NAME} for {class_name}, {OPPOSE_NAME} against"
 
 
 def symmetric_norm(values: np.ndarray) -> Normalize:

@@ -13,7 +13,14 @@ from model.dataset import CLASS_NAMES
 from model.explain.figures import draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure, to_jpeg
 from model.explain.grad_cam import GRAD_CAM_CAVEAT, grad_cam
 from model.explain.lime import SEGMENTATION_PARAMETERS, LimeExplanation, LimeSettings, explain_with_lime
-from model.explain.views import HOW_TO_READ, ExplanationViews, display_image, explanation_views, grad_cam_heatmap
+from model.explain.views import (
+    HOW_TO_READ,
+    ExplanationViews,
+    display_image,
+    explanation_views,
+    grad_cam_heatmap,
+    pros_cons_caption,
+)
 from model.inference import Classifier
 from review.triage import Assessment
 from ui import state
@@ -106,6 +113,6 @@ def explanation_panel(
     regions, top, pros_cons = st.columns(3)
     regions.image(views.boundaries, caption=f"{explanation.region_count} LIME regions ({settings.algorithm})")
     top.image(views.top_regions, caption=f"Top {count} regions supporting {CLASS_NAMES[label]}, rest dimmed")
-    pros_cons.image(views.pros_cons, caption=f"Strongest {count} regions: green for {CLASS_NAMES[label]}, red against")
+    pros_cons.image(views.pros_cons, caption=pros_cons_caption(count, CLASS_NAMES[label]))
     st.caption(f"{HOW_TO_READ} LIME's local linear model explains R² = {explanation.score:.2f} of the changes.")
     return explanation, views
