@@ -9,7 +9,7 @@ from review.access import local_reader
 from review.audit import AuditStore
 from tests.app.conftest import ISSUER, sign_in, upload
 from tests.app.test_diagnose_audit import save_read
-from tests.conftest import displayed
+from tests.conftest import MARKDOWN, displayed
 from ui import state
 from ui.pages import DIAGNOSE_PATH, MODEL_AND_DATA_PATH, READS_PATH
 
@@ -125,3 +125,23 @@ def test_a_sign_in_service_that_is_down_gets_a_sentence_not_an_error_page(app: A
     assert not app.exception
     assert "sign-in service cannot be reached" in displayed(app.error[0].value)
     assert not app.get("file_uploader")
+
+
+def test_identity_claims_are_shown_as_written_never_as_markdown(app: AppTest, val_images, audit_db) -> None:
+    hostile = "**Dr** [Evil](http://127.0.0.1:9/phish) <b>x</b> :red[y]"
+    sign_in(app, {"sub": "evil-1", "name": hostile, "email": "e@example.org"}, {"readers": ["someone-else"]}).run()
+    refusal = app.error[0].value
+    assert hostile in displayed(refusal)
+    assert not any(token.type == "link_open" for token in MARKDOWN.parseInline(refusal)[0].children)
+    fresh = sign_in(AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120),
+                    {"sub": "evil-1", "name": hostile, "email": "e@example.org"}, {}).run()
+    sidebar = fresh.sidebar.markdown[0].value  # the first run goes through app.py, which draws the sidebar
+    assert f"Signed in as {hostile} · reader" == displayed(sidebar)
+    assert not any(token.type == "link_open" for token in MARKDOWN.parseInline(sidebar)[0].children)
+    sign_in(app, {"sub": "evil-1", "name": hostile, "email": "e@example.org"}, {}).run()
+    app.switch_page(MODEL_AND_DATA_PATH).run()
+    assert not app.exception
+    app.switch_page(DIAGNOSE_PATH).run()
+    save_read(app, val_images[0][0], "unsure", "hostile name")
+    [entry] = AuditStore(audit_db).entries()
+    assert entry.reader_name == hostile
