@@ -2,10 +2,8 @@
 import streamlit as st
 
 from ui import access, pages
-from ui.resources import classifier, keep_keras_state_between_runs
 from ui.sidebar import model_sidebar
 
-keep_keras_state_between_runs()
 st.set_page_config(page_title=pages.APP_TITLE, page_icon="🩻", layout="wide")
 
 reader = access.admit()
@@ -14,5 +12,4 @@ if reader is None:
 navigation = st.navigation([pages.diagnose(), pages.reads(), pages.model_and_data()])
 model_sidebar(reader)
 access.sign_in_off_notice()
-classifier()
 navigation.run()

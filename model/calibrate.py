@@ -37,7 +37,7 @@ from model.card import (
     write_card,
     write_scores,
 )
-from model.dataset import counts_phrase
+from model.classes import counts_phrase
 from model.evaluate import (
     EVALUATIONS_DIR,
     artifacts_dir_of,

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from model.dataset import counts_phrase
+from model.classes import counts_phrase
 from model.operating_point import OperatingPoint
 from model.paths import DEFAULT_ARTIFACTS_DIR
 

@@ -11,21 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
 
+from model.classes import CLASS_NAMES
 from model.errors import ImageInputError
 from model.imaging.decode import read_image
 from model.imaging.decoded import DecodedImage
 from model.imaging.formats import image_files
 from model.imaging.preprocess import to_model_input
 
-CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 MIN_VAL_PER_CLASS = 100
-
-
-def counts_phrase(counts: dict[str, int], joiner: str = ", ") -> str:
-    """'59 NORMAL, 98 PNEUMONIA': a set's class counts in words, in the class order."""
-    return joiner.join(f"{counts[name]} {name}" for name in CLASS_NAMES)
 
 
 @dataclass
@@ -89,6 +83,8 @@ def split_train_validation(
     Copies of one file form a group, so a copy can never sit in training while
     its twin is used to judge the model.
     """
+    from sklearn.model_selection import StratifiedGroupKFold  # 2 s to import: not on the way to the app's first page
+
     digests = [file_digest(p) for p in files.paths]
     _, groups = np.unique(digests, return_inverse=True)
     n_splits = max(2, round(1.0 / validation_fraction))

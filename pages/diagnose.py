@@ -1,17 +1,19 @@
 """Diagnose: upload chest X-rays, get the model's call with a calibrated probability, how far to trust it, and why."""
 import streamlit as st
 
-from ui import diagnose
 from ui.access import signed_in
+from ui.diagnose.sources import chosen_files, no_files_yet
 from ui.pages import DIAGNOSE_TITLE
+from ui.resources import start_loading_model
 
 reader = signed_in()
 st.title(DIAGNOSE_TITLE)
-chosen = diagnose.show_the_call()
-diagnose.metadata_panel(chosen)
-diagnose.audit_panel(chosen, reader)
-settings, count = diagnose.explanation_settings()
-explanation, views = diagnose.explanation_panel(chosen, settings, count)
-diagnose.stability_panel(chosen, explanation, views.label, count)
-diagnose.faithfulness_panel(chosen, explanation, views.label)
-diagnose.report_button(chosen, explanation, views, reader)
+files = chosen_files()
+# The uploader is on screen: the model loads while the reader picks a file (ui/resources.py). TensorFlow comes with
+# the rest of the page, imported once there is a file, so a just-started server shows the uploader at once.
+start_loading_model()
+if not files:
+    no_files_yet()
+from ui.diagnose.page import review_files  # noqa: E402
+
+review_files(files, reader)

@@ -151,7 +151,7 @@ def report_file_name(name: str) -> str:
 
 def summary_lines(
     assessment: Assessment, explanation: LimeExplanation, views: ExplanationViews, model_version: str,
-    reader: Reader, created: datetime,
+    reader: Reader, created: datetime, window: str,
 ) -> list[str]:
     """The facts of the first page, one per line, before wrapping."""
     settings = explanation.settings
@@ -183,6 +183,7 @@ def summary_lines(
     if is_near_threshold(assessment.probability, assessment.threshold):
         lines.append(f"CAUTION: {NEAR_THRESHOLD_CAUTION}")
     lines += [f"Note: {note}" for note in assessment.image.notes]
+    lines.append(f"X-ray shown with the window the reader chose: {window}. The model's input is unchanged by it.")
     lines += [
         "",
         f"LIME: {settings.algorithm} segmentation ({explanation.region_count} regions), "
@@ -245,14 +246,15 @@ def build_report(
     model_version: str,
     disclaimer: str,
     reader: Reader,
+    window: str,
     created: datetime | None = None,
 ) -> bytes:
-    """A two-page A4 PDF: the summary with the X-ray, then the explanation figures.
+    """A two-page A4 PDF: the summary with the X-ray, then the explanation figures, in the reader's window.
 
     Every text is plain: with mathtext a file name holding two '$' would fail the whole report.
     """
     created = created or datetime.now(UTC)
-    lines = summary_lines(assessment, explanation, views, model_version, reader, created)
+    lines = summary_lines(assessment, explanation, views, model_version, reader, created, window)
     metadata = {"Title": f"Chest X-ray review: {printable(assessment.name)}", "Subject": disclaimer,
                 "CreationDate": created}
     style = {"pdf.fonttype": TRUETYPE, "text.parse_math": False, "text.usetex": False,

@@ -18,7 +18,7 @@ from scipy.special import logit
 
 from model.dataset import CLASS_NAMES
 from model.errors import ImageInputError
-from model.explain.views import display_shape
+from model.explain.views import viewer_shape
 from model.imaging.decode import decode_image
 from model.imaging.decoded import DecodedImage
 from model.inference import Classifier
@@ -189,20 +189,21 @@ def assess_files(
 
 
 def at_display_size(assessment: Assessment) -> Assessment:
-    """The assessment with its image shrunk to the size the page draws it at, for keeping in a cache.
+    """The assessment with its image shrunk to the size the viewer draws it at, for keeping in a cache.
 
     Everything that needs the full resolution (the model input, the trust
     checks, the uncertainty) is computed by then; an 8000x8000 upload kept as
-    decoded would hold 61 MB per cache entry.
+    decoded would hold 61 MB per cache entry, and its 16-bit values 244 MB more.
     """
     image = assessment.image
     if image is None:
         return assessment
-    height, width = display_shape(*image.shape)
+    height, width = viewer_shape(*image.shape)
     if (height, width) == image.shape:
         return assessment
     small = cv2.resize(image.pixels, (width, height), interpolation=cv2.INTER_AREA)
-    return replace(assessment, image=replace(image, pixels=small))
+    grey = image.grey.resized(height, width) if image.grey is not None else None
+    return replace(assessment, image=replace(image, pixels=small, grey=grey))
 
 
 def by_probability(assessments: Sequence[Assessment]) -> list[Assessment]:

@@ -34,24 +34,32 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 HOST = "127.0.0.1"
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"  # screenshots and server logs of the browser tests (git-ignored)
 STARTUP_SECONDS = 120
 RESULT_TIMEOUT_MS = 240_000
-EXPLANATION_IMAGES = 5  # LIME and Grad-CAM heatmaps, then LIME's regions, top regions, and pros and cons
+EXPLANATION_IMAGES = 3  # LIME's regions, top regions, and pros and cons; the viewer is a plotly chart
+VIEWER_LAYERS = 5  # the viewer's traces: the X-ray twice, LIME for, LIME against, Grad-CAM
 MODEL_PAGE_MIN_CHARTS = 6
 MODEL_PAGE_LINK = MODEL_AND_DATA_TITLE
 MODEL_PAGE_URL = f"**/{Path(MODEL_AND_DATA_PATH).stem}"  # st.Page names the URL after the file
 PERCENT = re.compile(r"(\d+(?:\.(\d+))?)\s*%")
 
-# True once the run for `name` has finished: its heading, the explanation images decoded, the report
-# button (the page's last element) drawn, and nothing left over from the previous run.
+# The viewer's plotly chart once drawn with all its traces and its X-ray loaded (the chart's key starts "viewer_").
+VIEWER_DRAWN = f"""(() => {{
+    const chart = document.querySelector('[class*="st-key-viewer_"] .js-plotly-plot');
+    return Boolean(chart && chart._fullData && chart._fullData.length === {VIEWER_LAYERS}
+        && [...chart.querySelectorAll('image')].some((i) => i.getAttribute('href')));
+}})()"""
+# True once the run for `name` has finished: its heading, the explanation images decoded, the viewer drawn, the
+# report button (the page's last element) drawn, and nothing left over from the previous run.
 RESULT_READY = """([name, images]) => {
     const fresh = (selector) => [...document.querySelectorAll(selector)].filter((e) => !e.closest('[data-stale="true"]'));
     if (document.querySelector('[data-testid="stException"]')) return true;
     const heading = fresh('[data-testid="stHeading"]').some((h) => h.innerText.trim() === name);
     const drawn = fresh('[data-testid="stImage"] img').filter((i) => i.complete && i.naturalWidth > 0);
     return heading && drawn.length >= images && fresh('[data-testid="stDownloadButton"]').length > 0
-        && !document.querySelector('[data-stale="true"]');
-}"""
+        && VIEWER && !document.querySelector('[data-stale="true"]');
+}""".replace("VIEWER", VIEWER_DRAWN)
 # True once the call for `name` is on screen: its heading and the Result metric of this run.
 CALL_SHOWN = """(name) => {
     if (document.querySelector('[data-testid="stException"]')) return true;

@@ -146,6 +146,17 @@ def cmyk_jpeg(pixels: np.ndarray) -> bytes:
     return encode(Image.fromarray(pixels).convert("RGB").convert("CMYK"), "JPEG", quality=95)
 
 
+WINDOW_NAMES = ("SOFT TISSUE", "LUNG")  # what windowed_dicom offers, the first the one it decodes with
+
+
+def windowed_dicom(pixels: np.ndarray, **extra) -> bytes:
+    """A 12-bit DX DICOM of `pixels` with two named windows, as a CR/DX modality writes its presets."""
+    return dicom_bytes(
+        pixels.astype(np.uint16) * 16, WindowCenter=[2048, 1800], WindowWidth=[4096, 2000],
+        WindowCenterWidthExplanation=list(WINDOW_NAMES), **extra,
+    )
+
+
 def monochrome1_dicom(pixels: np.ndarray) -> bytes:
     """The same X-ray stored inverted (bright means air), as some detectors write it."""
     return dicom_bytes((255 - pixels.astype(np.uint16)) * 16, "MONOCHROME1")

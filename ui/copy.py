@@ -4,7 +4,7 @@ Captions and labels stay beside the widget they explain; what is here is read as
 """
 from __future__ import annotations
 
-from model.trust.metadata import TRAINED_AGES_YEARS
+from model.trust.trained_ages import TRAINED_AGES_YEARS
 
 YOUNGEST, OLDEST = (f"{age:.0f}" for age in TRAINED_AGES_YEARS)
 

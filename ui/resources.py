@@ -1,16 +1,27 @@
-"""Heavy objects loaded once per server process and shared by every session."""
+"""Heavy objects loaded once per server process and shared by every session.
+
+The network loads in a background thread from the first page of a
+just-started server: importing TensorFlow and loading the model take
+seconds (7 s before the uploader showed, issue 22), and the reader can pick
+a file meanwhile. The first call waits for the model only if it must.
+"""
 from __future__ import annotations
 
 import gc
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import streamlit as st
 
 from model.card import ModelCard, read_card
-from model.inference import Classifier, load_classifier
 from model.paths import ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR
+
+if TYPE_CHECKING:
+    from model.inference import Classifier
+
+MODEL_LOADING = "Loading the model…"
 
 
 def keep_keras_state_between_runs() -> None:
@@ -24,6 +35,8 @@ def keep_keras_state_between_runs() -> None:
     wait seconds. Streamlit offers no setting for it, so the public alias is
     replaced; keras' own code keeps its internal function.
     """
+    import keras  # the loading thread imports it, never a page before it is shown
+
     keras.backend.clear_session = lambda *args, **kwargs: None
 
 
@@ -32,28 +45,51 @@ def artifacts_dir() -> Path:
     return Path(os.environ.get(ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR))
 
 
-@st.cache_resource(show_spinner="Loading the model…")
-def get_classifier(directory: str) -> Classifier:
-    """Loaded once per process; what is alive then is frozen out of garbage collection.
+def _load_classifier(directory: str) -> Classifier:
+    """Import TensorFlow and load the network; what is alive then is frozen out of garbage collection.
 
     Streamlit runs a full collection after every script run of every
     session. Over TensorFlow's half a million objects that held the GIL for
     0.45 s each time, stalling every other session; frozen, the objects
     loaded once for good are no longer scanned.
     """
+    keep_keras_state_between_runs()
+    from model.inference import load_classifier  # TensorFlow, in this thread only
+
     classifier = load_classifier(directory)
     gc.collect()
     gc.freeze()
     return classifier
 
 
-@st.cache_data(show_spinner=False)
-def get_card(directory: str) -> ModelCard:
-    return read_card(Path(directory))
+@st.cache_resource(show_spinner=False)
+def _model_loading(directory: str) -> Future[Classifier]:
+    """The model of `directory`, loading in its own thread from the first time any page asks."""
+    loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-loader")
+    loading = loader.submit(_load_classifier, directory)
+    loader.shutdown(wait=False)
+    return loading
+
+
+def start_loading_model() -> None:
+    """Begin loading the model, and return at once."""
+    _model_loading(str(artifacts_dir()))
 
 
 def classifier() -> Classifier:
-    return get_classifier(str(artifacts_dir()))
+    """The loaded model, waiting (with a spinner) while it is still loading; a failed load is tried again next time."""
+    loading = _model_loading(str(artifacts_dir()))
+    if not loading.done():
+        with st.spinner(MODEL_LOADING):
+            loading.exception()
+    if loading.exception() is not None:
+        _model_loading.clear()
+    return loading.result()
+
+
+@st.cache_data(show_spinner=False)
+def get_card(directory: str) -> ModelCard:
+    return read_card(Path(directory))
 
 
 def card() -> ModelCard:

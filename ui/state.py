@@ -17,11 +17,24 @@ SAMPLE = "diagnose_sample"
 SOURCE = "diagnose_source"  # the source the user touched last
 PINNED_FILE = "diagnose_pinned_file"  # (name, bytes) of the file opened for review
 TRIAGE_SELECTION = "triage_"  # + the batch
+TRIAGE_OPEN = "triage_open_"  # + the batch: the row open for review
+TRIAGE_NEXT = "triage_next"
+TRIAGE_PREVIOUS = "triage_previous"
 
 # Diagnose: one image's panels.
 IDENTIFIERS_SHOWN = "identifiers_"
 EVIDENCE_CLASS = "evidence_"  # + the image's whole digest
 HEATMAP_OPACITY = "heatmap_opacity"
+GRAD_CAM_THRESHOLD = "grad_cam_threshold"
+VIEWER = "viewer_"  # + the image: the chart
+VIEWER_CHOICE = "viewer_choice_"  # + the image: its window, layers and view (review.viewer.ViewerChoice)
+VIEWER_IMAGE = "viewer_image"  # the windowed X-ray last encoded for the viewer, with its key
+VIEWER_WINDOW = "viewer_window_"
+VIEWER_INVERT = "viewer_invert_"
+VIEWER_CENTRE = "viewer_centre_"
+VIEWER_WIDTH = "viewer_width_"
+VIEWER_FIT = "viewer_fit"
+VIEWER_LAYERS = "viewer_layers"
 LIME_ALGORITHM = "lime_algorithm"
 LIME_SAMPLES = "lime_samples"
 LIME_REGIONS = "lime_regions"

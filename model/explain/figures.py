@@ -5,9 +5,6 @@ sessions never share pyplot's global current figure.
 """
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
-
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
@@ -19,7 +16,6 @@ from model.dataset import CLASS_NAMES
 from model.explain.views import GRAD_CAM_COLORMAP, LIME_COLORMAP
 
 GRAD_CAM_COLORBAR_LABEL = "relative response, 0-1 (not a probability,\nnot the lesion's extent)"
-JPEG_QUALITY = 90
 
 
 def draw_image(axes: Axes, image: np.ndarray, title: str) -> None:
@@ -53,20 +49,3 @@ def draw_grad_cam_heatmap(figure: Figure, axes: Axes, overlay: np.ndarray, norm:
     draw_heatmap(
         figure, axes, overlay, norm, GRAD_CAM_COLORMAP, GRAD_CAM_COLORBAR_LABEL, f"Grad-CAM for {CLASS_NAMES[label]}"
     )
-
-
-def heatmap_figure(
-    draw: Callable[[Figure, Axes, np.ndarray, Normalize, int], None], overlay: np.ndarray, norm: Normalize, label: int
-) -> Figure:
-    """One heatmap sized for a page column at the X-ray's own aspect, room left for a colorbar."""
-    height, width = overlay.shape[:2]
-    figure = Figure(figsize=(5.0, 5.0 * height / width * 0.85 + 0.4), layout="constrained")
-    draw(figure, figure.add_subplot(), overlay, norm, label)
-    return figure
-
-
-def to_jpeg(figure: Figure, dpi: int) -> bytes:
-    """JPEG, not PNG: a photographic overlay encodes in half the time (80 vs 160 ms here) and a third the size."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="jpeg", dpi=dpi, bbox_inches="tight", pil_kwargs={"quality": JPEG_QUALITY})
-    return buffer.getvalue()

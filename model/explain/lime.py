@@ -119,6 +119,11 @@ class LimeExplanation:
         order = np.argsort(-self.weights[label], kind="stable")
         return order[self.weights[label][order] > 0][:count]
 
+    def opposing_regions(self, label: int, count: int) -> np.ndarray:
+        """Up to `count` regions that push away from `label`, strongest first."""
+        order = np.argsort(self.weights[label], kind="stable")
+        return order[self.weights[label][order] < 0][:count]
+
     def strongest_regions(self, label: int, count: int) -> np.ndarray:
         """The `count` regions with the largest weights of either sign, as lime's own pros-and-cons view."""
         return np.argsort(-np.abs(self.weights[label]), kind="stable")[:count]

@@ -16,7 +16,8 @@ from skimage.segmentation import mark_boundaries
 from model.explain.agreement import Agreement, agreement
 from model.explain.lime import LimeExplanation
 
-DISPLAY_LONG_SIDE = 640
+DISPLAY_LONG_SIDE = 640  # the explanation's pictures, page and PDF
+VIEWER_LONG_SIDE = 2048  # the X-ray in the reading-room viewer (review/viewer.py), sharp when zoomed
 # Colours every reader can tell apart: a diverging map without a red-green pair for LIME's signed
 # weights (purple for the class, orange against, white for no effect), and a perceptually uniform
 # sequential map for Grad-CAM, whose lightness rises with the response (a rainbow's does not).
@@ -41,6 +42,11 @@ def display_shape(height: int, width: int, long_side: int = DISPLAY_LONG_SIDE) -
     """The uploaded image's own aspect, no larger than `long_side`."""
     scale = min(1.0, long_side / max(height, width))
     return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def viewer_shape(height: int, width: int) -> tuple[int, int]:
+    """The size the viewer draws an X-ray at: its own aspect, at most VIEWER_LONG_SIDE on the long side."""
+    return display_shape(height, width, VIEWER_LONG_SIDE)
 
 
 def to_display(values: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:

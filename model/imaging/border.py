@@ -67,12 +67,12 @@ def _border_end(share: float, length: int, line: Callable[[int], np.ndarray]) ->
     return end
 
 
-def crop_wide_border(pixels: np.ndarray) -> tuple[np.ndarray, str | None]:
-    """The image without borders wider than MIN_CROPPED_BORDER, and a note saying what was cut."""
+def wide_border(pixels: np.ndarray) -> tuple[slice, slice, str] | None:
+    """The rows and columns inside borders wider than MIN_CROPPED_BORDER, and a note saying what was cut; None if none."""
     shares = uniform_border(pixels)
     cut = [share if share > MIN_CROPPED_BORDER else 0.0 for share in shares]
     if not any(cut):
-        return pixels, None
+        return None
     height, width = pixels.shape
     top = _border_end(cut[0], height, lambda i: pixels[i])
     bottom = _border_end(cut[1], height, lambda i: pixels[height - 1 - i])
@@ -80,8 +80,9 @@ def crop_wide_border(pixels: np.ndarray) -> tuple[np.ndarray, str | None]:
     left = _border_end(cut[2], width, lambda i: rows[:, i])
     right = _border_end(cut[3], width, lambda i: rows[:, width - 1 - i])
     if min(height - top - bottom, width - left - right) < MIN_SIDE:
-        return pixels, None
+        return None
     sides = ", ".join(f"{side} {share:.0%}" for side, share in zip(("top", "bottom", "left", "right"), cut) if share)
     note = (f"A uniform border ({sides} of the image) was cropped: the model and its explanations see the X-ray "
             "without it.")
-    return np.ascontiguousarray(pixels[top : height - bottom, left : width - right]), note
+    return slice(top, height - bottom), slice(left, width - right), note
+

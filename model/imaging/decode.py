@@ -15,10 +15,11 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from model.errors import ImageInputError
-from model.imaging.border import crop_wide_border
+from model.imaging.border import wide_border
 from model.imaging.decoded import DecodedImage, check_file_bytes, check_size, file_label, to_uint8
 from model.imaging.dicom import decode_dicom
 from model.imaging.formats import JPEG, JPEG_START, UPLOAD_ADVICE, is_dicom, pillow_format
+from model.imaging.window import high_bit_depth_levels
 
 # Pillow's decompression-bomb guard is off: it warns through the process-wide
 # warning filters, which Streamlit's script threads share (another thread's
@@ -32,7 +33,8 @@ JPEG_END_SEARCH = 64
 # Pillow's PNG reader refuses text chunks and ICC profiles that inflate past PngImagePlugin.MAX_TEXT_CHUNK or,
 # together, MAX_TEXT_MEMORY, with a ValueError naming the limit.
 PILLOW_TEXT_LIMIT = "MAX_TEXT_"
-HIGH_BIT_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
+HIGH_BIT_DEPTH_BITS = {"I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
+HIGH_BIT_DEPTH_MODES = tuple(HIGH_BIT_DEPTH_BITS)
 GREY_MODES = ("1", "L", "LA", *HIGH_BIT_DEPTH_MODES)
 # Colour is measured on a copy at most COLOUR_SIDE pixels long; a pixel counts
 # as coloured with HSV saturation and value above these (0-255).
@@ -86,14 +88,15 @@ def _decode_other_jpeg(data: bytes, name: str) -> DecodedImage:
             f"{file_label(name)} is a JPEG file whose image data is damaged or truncated.", str(error)
         ) from error
     notes: list[str] = []
-    pixels = values
+    pixels, grey = values, None
     if values.dtype != np.uint8:
         pixels = to_uint8(values)
         notes.append(f"{parameters['precision']}-bit JPEG rescaled to 8 bits.")
+        grey = high_bit_depth_levels(values, int(parameters["precision"])) if values.ndim == 2 else None
     if pixels.ndim == 3:
         pixels = cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2GRAY)
         notes.append("RGB image converted to grayscale.")
-    return DecodedImage(np.ascontiguousarray(pixels), JPEG.name, notes)
+    return DecodedImage(np.ascontiguousarray(pixels), JPEG.name, notes, grey=grey)
 
 
 def _unreadable(name: str, error: Exception) -> ImageInputError:
@@ -134,9 +137,10 @@ def _decode_raster(data: bytes, name: str) -> DecodedImage:
     notes: list[str] = []
     mode = image.mode
     if mode in HIGH_BIT_DEPTH_MODES:
-        pixels = to_uint8(np.asarray(image))
+        values = np.asarray(image)
         notes.append(f"High bit-depth image ({mode}) rescaled to 8 bits.")
-        return DecodedImage(pixels, image_format.name, notes, colour_fraction=colour)
+        return DecodedImage(to_uint8(values), image_format.name, notes, colour_fraction=colour,
+                            grey=high_bit_depth_levels(values, HIGH_BIT_DEPTH_BITS[mode]))
     transparent = 0.0
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
@@ -162,8 +166,11 @@ def decode_image(data: bytes, name: str = "") -> DecodedImage:
     check_file_bytes(len(data), name)
     try:
         image = decode_dicom(data, name) if is_dicom(data, name) else _decode_raster(data, name)
-        image.pixels, note = crop_wide_border(image.pixels)
-        if note:
+        border = wide_border(image.pixels)
+        if border is not None:
+            rows, columns, note = border
+            image.pixels = np.ascontiguousarray(image.pixels[rows, columns])
+            image.grey = image.grey.cropped(rows, columns) if image.grey is not None else None
             image.notes.append(note)
         return image
     except ImageInputError:

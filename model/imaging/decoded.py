@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.errors import ImageInputError
+from model.imaging.window import GreyLevels, eight_bit_levels
 from model.trust.metadata import DicomMetadata
 
 MIN_SIDE = 64
@@ -31,6 +32,12 @@ class DecodedImage:
     metadata: DicomMetadata | None = None  # a DICOM's header fields; JPEG and PNG carry none
     colour_fraction: float = 0.0
     transparent_fraction: float = 0.0
+    grey: GreyLevels | None = None  # the values before the 8-bit mapping, where the file had more than 8 bits
+
+    @property
+    def grey_levels(self) -> GreyLevels:
+        """What the viewer windows: the kept values, or the 8-bit pixels themselves."""
+        return self.grey if self.grey is not None else eight_bit_levels(self.pixels)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -18,7 +18,6 @@ from pydicom.datadict import dictionary_has_tag
 from pydicom.encaps import get_frame
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_dataset, read_preamble
-from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing, get_decoder
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
@@ -32,38 +31,34 @@ from model.errors import ImageInputError
 from model.imaging.decoded import DecodedImage, check_size, file_label, to_uint8
 from model.imaging.formats import DICOM, UPLOAD_ADVICE, has_dicom_prefix, starts_like_a_dataset
 from model.imaging.inflate import inflate_deflated
+from model.imaging.window import GreyLevels, as_list, dicom_presets, voi_lut_key, window_key
 from model.trust.metadata import read_metadata
 
 # The Image Pixel module's elements (Rows, Columns, Bits Allocated): a header that has them announces pixel data.
 IMAGE_PIXEL_ELEMENTS = frozenset({0x00280010, 0x00280011, 0x00280100})
 
 
-def _as_list(value: object) -> list:
-    """A DICOM element value that may be single- or multi-valued, as a list."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, MultiValue | list | tuple) else [value]
-
-
-def _apply_first_valid_voi(values: np.ndarray, dataset: pydicom.Dataset, notes: list[str]) -> np.ndarray:
-    """The first VOI mapping that works: a VOI LUT with data, then each window of positive width, else none.
+def _apply_first_valid_voi(
+    values: np.ndarray, dataset: pydicom.Dataset, notes: list[str]
+) -> tuple[np.ndarray, str | None]:
+    """The first VOI mapping that works (a VOI LUT with data, then each window of positive width), and its key.
 
     Files from real PACS carry empty VOI LUT sequences, windows of width 0 or
     LUT descriptors pydicom cannot use; such a mapping is skipped, with a note,
     rather than refusing the image.
     """
-    # (what it is, why it is unusable or None, how to apply it), in the order DICOM prefers them.
+    # (what it is, its key, why it is unusable or None, how to apply it), in the order DICOM prefers them.
     mappings = [
-        ("VOI LUT", None if "LUTData" in item and "LUTDescriptor" in item else "an empty VOI LUT",
+        ("VOI LUT", voi_lut_key(index), None if "LUTData" in item and "LUTDescriptor" in item else "an empty VOI LUT",
          functools.partial(apply_voi, values, dataset, index))
         for index, item in enumerate(dataset.get("VOILUTSequence") or [])
     ] + [
-        ("window", None if _is_positive(width) else f"a window of width {width}",
+        ("window", window_key(index), None if _is_positive(width) else f"a window of width {width}",
          functools.partial(apply_windowing, values, dataset, index))
-        for index, width in enumerate(_as_list(dataset.get("WindowWidth")))
+        for index, width in enumerate(as_list(dataset.get("WindowWidth")))
     ]
     skipped: list[str] = []
-    for kind, unusable, apply in mappings:
+    for kind, key, unusable, apply in mappings:
         if unusable:
             skipped.append(unusable)
             continue
@@ -73,10 +68,10 @@ def _apply_first_valid_voi(values: np.ndarray, dataset: pydicom.Dataset, notes: 
             skipped.append(f"a {kind} that cannot be applied")
             continue
         notes.append(f"DICOM {kind} applied." + _skipped_note(skipped))
-        return mapped
+        return mapped, key
     if skipped:
         notes.append("No usable DICOM window: the image is shown over its full range." + _skipped_note(skipped))
-    return values
+    return values, None
 
 
 def _can_decode(syntax: pydicom.uid.UID) -> bool:
@@ -228,8 +223,12 @@ def decode_dicom(data: bytes, name: str) -> DecodedImage:
         notes.append(f"Colour DICOM ({photometric}) converted to grayscale.")
         return DecodedImage(raw, DICOM.name, notes, metadata)
     values = apply_modality_lut(raw, dataset)
-    pixels = to_uint8(_apply_first_valid_voi(values, dataset, notes))
-    if photometric == "MONOCHROME1":
+    mapped, used = _apply_first_valid_voi(values, dataset, notes)
+    pixels = to_uint8(mapped)
+    monochrome1 = photometric == "MONOCHROME1"
+    if monochrome1:
         pixels = 255 - pixels
         notes.append("MONOCHROME1 DICOM inverted so bone is bright.")
-    return DecodedImage(pixels, DICOM.name, notes, metadata)
+    grey = GreyLevels(values.astype(np.float32), dicom_presets(dataset, values, used), monochrome1,
+                      int(dataset.get("BitsStored") or raw.dtype.itemsize * 8))
+    return DecodedImage(pixels, DICOM.name, notes, metadata, grey=grey)

@@ -16,6 +16,8 @@ from datetime import date, datetime
 import pydicom
 from pydicom.multival import MultiValue
 
+from model.trust.trained_ages import TRAINED_AGES_YEARS
+
 RADIOGRAPH_MODALITIES = {"CR": "computed radiography", "DX": "digital radiography"}
 MODALITY_NAMES = {
     "CT": "computed tomography", "MR": "magnetic resonance", "US": "ultrasound", "OT": "other (a secondary capture)",
@@ -25,7 +27,6 @@ MODALITY_NAMES = {
 CHEST_BODY_PARTS = {"CHEST", "THORAX", "LUNG", "LUNGS", "TORAX", "THORAX/CHEST"}
 FRONTAL_VIEWS = {"PA", "AP"}
 LATERAL_VIEWS = {"LL", "RL", "LAT", "LATERAL", "LLD", "RLD"}
-TRAINED_AGES_YEARS = (1.0, 5.0)
 TRAINED_AGE_RANGE_TEXT = (
     f"the model was trained only on children aged {TRAINED_AGES_YEARS[0]:.0f} to {TRAINED_AGES_YEARS[1]:.0f}, whose "
     "chests differ in proportions, ribs and heart size."

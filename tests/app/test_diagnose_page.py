@@ -22,15 +22,17 @@ from model.card import CARD_FILE, MODEL_FILE, VALIDATION_SCORES_FILE
 from model.dataset import CLASS_NAMES
 from model.explain.stability import STABILITY_RERUNS
 from model.imaging.decode import decode_image
+from model.imaging.window import FULL_RANGE, MANUAL
 from model.paths import PROJECT_ROOT
 from model.trust.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE
 from model.trust.uncertainty import UNCERTAIN_LABEL, uncertainty
-from review.triage import OOD_FLAG
+from review.triage import OOD_FLAG, digest_of
 from tests.app.conftest import metrics, open_app, upload
 from tests.conftest import displayed, encode
-from tests.inputs import dicom_bytes
+from tests.inputs import WINDOW_NAMES, dicom_bytes, windowed_dicom
 from ui import state
 from ui.diagnose.explanation import FEWEST_SAMPLES as FEWEST_LIME_SAMPLES
+from ui.shortcuts import PREVIOUS_IMAGE
 
 pytestmark = pytest.mark.slow  # the real app under AppTest
 
@@ -76,14 +78,16 @@ def test_full_resolution_upload_shows_label_probability_interval_and_explanation
     assert displayed(app.header[0].value) == path.name
     assert any("in 100 X-rays" in markdown.value for markdown in app.markdown)
     assert any("Agreement of LIME and Grad-CAM" in markdown.value for markdown in app.markdown)
-    assert len(app.image) >= 5, "two heatmaps and three LIME views"
+    assert len(app.image) >= 3, "LIME's three pictures, as in the PDF"
+    [viewer] = app.get("plotly_chart")
+    assert viewer.proto.id and "With the evidence for" in viewer.proto.spec
     assert app.get("download_button")
     [probability] = [m for m in app.metric if m.label == "Probability of pneumonia"]
     low, high = interval(probability.delta)
     assert low <= float(probability.value.rstrip("%")) <= high
     assert shows_uncertain(app) == straddles(classifier, path.read_bytes())
     assert any("raise its log-odds by" in markdown.value for markdown in app.markdown)
-    assert not app.get("plotly_chart"), "faithfulness is measured only when its panel is opened"
+    assert len(app.get("plotly_chart")) == 1, "the viewer only: faithfulness is measured when its panel is opened"
 
 
 def test_opening_the_faithfulness_panel_measures_it_on_the_log_odds_scale(app, val_images):
@@ -126,6 +130,41 @@ def test_three_files_give_a_triage_table_sorted_by_probability(app, val_images):
     assert list(table["probability"]) == sorted(table["probability"], reverse=True)
     assert set(table["label"]) <= set(CLASS_NAMES)
     assert displayed(app.header[0].value) == table["file"].iloc[0], "the most likely pneumonia is opened first"
+    app.button(key=state.TRIAGE_NEXT).click().run()
+    assert displayed(app.header[0].value) == table["file"].iloc[1], "Next (key N) opens the next in the list"
+    assert app.button(key=state.TRIAGE_PREVIOUS).proto.shortcut.upper() == PREVIOUS_IMAGE
+    app.button(key=state.TRIAGE_NEXT).click().run()
+    assert displayed(app.header[0].value) == table["file"].iloc[2]
+    assert app.button(key=state.TRIAGE_NEXT).disabled, "the last image has no next"
+    app.button(key=state.TRIAGE_PREVIOUS).click().run()
+    assert displayed(app.header[0].value) == table["file"].iloc[1]
+
+
+def test_a_window_preset_changes_the_viewers_image_and_not_the_probability(app, xray_pixels):
+    """The DICOM's own windows by name; choosing one redraws the X-ray, while the model's answer stays."""
+    data = windowed_dicom(xray_pixels)
+    upload(app, ("windows.dcm", data, "application/dicom"))
+    assert not app.exception
+    digest = digest_of(data)
+    window = app.selectbox(key=state.for_image(state.VIEWER_WINDOW, digest))
+    assert window.options == [*WINDOW_NAMES, FULL_RANGE, MANUAL] and window.value == WINDOW_NAMES[0]
+    before, source = metrics(app)["Probability of pneumonia"], viewer_source(app)
+    window.set_value("LUNG").run()
+    assert not app.exception
+    assert viewer_source(app) != source, "the X-ray is drawn in the lung window"
+    assert metrics(app)["Probability of pneumonia"] == before
+    app.toggle(key=state.for_image(state.VIEWER_INVERT, digest)).set_value(True).run()
+    inverted = viewer_source(app)
+    app.selectbox(key=state.for_image(state.VIEWER_WINDOW, digest)).set_value(MANUAL).run()
+    assert app.slider(key=state.for_image(state.VIEWER_CENTRE, digest)).value > 255, "in the file's 12-bit values"
+    assert viewer_source(app) not in (source, inverted)
+    assert metrics(app)["Probability of pneumonia"] == before
+
+
+def viewer_source(app: AppTest) -> str:
+    """The X-ray image the viewer sends to the browser."""
+    [viewer] = app.get("plotly_chart")
+    return json.loads(viewer.proto.spec)["data"][0]["source"]
 
 
 def test_bad_file_in_a_batch_leaves_the_others_their_results(app, val_images):

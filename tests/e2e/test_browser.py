@@ -10,26 +10,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from model.dataset import CLASS_NAMES
 from model.imaging.decode import read_image
 from model.inference import Classifier
-from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
-from review.audit import AUDIT_DB_ENV
 from tests.browser import (
+    ARTIFACTS,
     EXPLANATION_IMAGES,
     MODEL_PAGE_MIN_CHARTS,
     RESULT_TIMEOUT_MS,
-    Server,
     explanation_image_widths,
-    launch_chromium,
     open_diagnose,
     open_model_page,
     screenshot,
     shown_errors,
     shown_percent,
-    streamlit_server,
     upload,
     wait_for_result,
     wait_until_idle,
@@ -40,24 +36,7 @@ from ui import state
 
 pytestmark = BROWSER_TEST
 
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 SESSIONS = 4
-
-
-@pytest.fixture(scope="module")
-def server(artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Server:
-    audit = tmp_path_factory.mktemp("audit") / "audit.sqlite3"
-    env = {ARTIFACTS_ENV: str(artifacts_dir), AUDIT_DB_ENV: str(audit)}
-    with streamlit_server(ARTIFACTS / "streamlit.log", env) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def assert_shows_the_models_call(page: Page, path: Path, classifier: Classifier) -> None:

@@ -20,14 +20,13 @@ from playwright.sync_api import Page, sync_playwright
 from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
 from review.access import ADMIN, Reader
 from review.audit import DATABASE_URL_ENV, AuditStore
-from tests.browser import HOST, Server, launch_chromium, screenshot, streamlit_server, upload, wait_until_idle
+from tests.browser import ARTIFACTS, HOST, Server, launch_chromium, screenshot, streamlit_server, upload, wait_until_idle
 from tests.e2e import BROWSER_TEST
 from tests.services import IdentityProvider, PostgresServer, identity_provider
 from ui.pages import READS_TITLE, URL_PATHS
 
 pytestmark = BROWSER_TEST
 
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 READER_A = {"sub": "reader-a", "name": "Dr Ada Reader", "email": "ada@example.org", "groups": ["xray-readers"]}
 READER_B = {"sub": "reader-b", "name": "Dr Bea Reader", "email": "bea@example.org", "groups": ["xray-readers"]}
 ADMIN_USER = {"sub": "admin-1", "name": "Dr Root Admin", "email": "root@example.org", "groups": ["xray-admins"]}

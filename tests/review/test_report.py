@@ -42,6 +42,7 @@ from tests.conftest import encode
 DISCLAIMER = "Decision support only, not a diagnosis."
 CREATED = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 READER = Reader(subject="r-1", issuer="https://idp.example", name="Dr Ada Reader", email="ada@example.org", role=READER_ROLE)
+WINDOW = "LUNG (centre 1200, width 1500), inverted"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def case(classifier, val_images):
 
 def test_report_is_a_two_page_pdf_named_after_the_file(case, classifier):
     assessment, explanation, views = case
-    pdf = build_report(assessment, explanation, views, classifier.version, DISCLAIMER, READER, CREATED)
+    pdf = build_report(assessment, explanation, views, classifier.version, DISCLAIMER, READER, WINDOW, CREATED)
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
     assert b"/Count 2" in pdf
     assert assessment.name.encode() in pdf and DISCLAIMER.encode() in pdf
@@ -64,11 +65,12 @@ def test_report_is_a_two_page_pdf_named_after_the_file(case, classifier):
 
 def test_summary_states_label_probability_interval_threshold_version_and_date(case, classifier):
     assessment, explanation, views = case
-    text = "\n".join(summary_lines(assessment, explanation, views, classifier.version, READER, CREATED))
+    text = "\n".join(summary_lines(assessment, explanation, views, classifier.version, READER, CREATED, WINDOW))
     assert f"Result: {assessment.label_name}" in text
     assert f"{assessment.probability:.1%}" in text and f"{assessment.threshold:.1%}" in text
     assert classifier.version in text and "2026-01-02 03:04 UTC" in text
     assert "Reviewed by: Dr Ada Reader (ada@example.org)" in text
+    assert f"window the reader chose: {WINDOW}." in text
     assert f"{explanation.settings.num_samples} samples" in text
     assert interval_text(assessment.uncertainty) in text
     assert "not available for this model" in text, "the case was scored without the image check"
@@ -78,10 +80,11 @@ def test_an_unreliable_image_gets_its_reasons_in_the_report(case, classifier, ar
     _, explanation, views = case
     photo = encode(Image.fromarray(samples.astronaut()), "PNG")
     [assessment] = assess_files(classifier, [("astronaut.png", photo)], load_ood(artifacts_dir))
-    text = "".join("".join(summary_lines(assessment, explanation, views, classifier.version, READER, CREATED)).split())
+    lines = summary_lines(assessment, explanation, views, classifier.version, READER, CREATED, WINDOW)
+    text = "".join("".join(lines).split())
     assert "(UNRELIABLE)" in text
     assert all("".join(reason.split()) in text for reason in assessment.ood.reasons), "wrapping aside"
-    pdf = build_report(assessment, explanation, views, classifier.version, DISCLAIMER, READER, CREATED)
+    pdf = build_report(assessment, explanation, views, classifier.version, DISCLAIMER, READER, WINDOW, CREATED)
     assert b"/Count 2" in pdf
 
 
@@ -187,7 +190,7 @@ def test_a_hostile_name_is_printed_as_written_and_within_the_page(name, hostile,
     _, explanation, views = case
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pdf = build_report(hostile[name], explanation, views, classifier.version, DISCLAIMER, READER, CREATED)
+        pdf = build_report(hostile[name], explanation, views, classifier.version, DISCLAIMER, READER, WINDOW, CREATED)
     assert pdf.startswith(b"%PDF") and b"/Count 2" in pdf
     assert not [w for w in caught if "missing from font" in str(w.message)], "no character prints as an empty box"
     assert b"/URI" not in pdf, "a markdown link stays text"
@@ -256,5 +259,5 @@ def test_notes_quoting_header_values_are_printed_as_plain_text(case, classifier)
     assessment, explanation, views = case
     note = "DICOM window $W$ centred on $C_1$ \\frac{a}{b} applied."
     noted = replace(assessment, image=replace(assessment.image, notes=[note]))
-    pdf = build_report(noted, explanation, views, classifier.version, DISCLAIMER, READER, CREATED)
+    pdf = build_report(noted, explanation, views, classifier.version, DISCLAIMER, READER, WINDOW, CREATED)
     assert "".join(f"Note: {note}".split()) in "".join("".join(line.text for line in pdf_pages(pdf)[0]).split())

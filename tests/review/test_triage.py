@@ -1,12 +1,13 @@
 """Scoring a batch of uploads: one bad file gets its own message, the others their results."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 from skimage import data as samples
 
-from model.explain.views import DISPLAY_LONG_SIDE
+from model.explain.views import VIEWER_LONG_SIDE
 from model.trust.ood import load_ood
 from model.trust.uncertainty import UNCERTAIN_LABEL
 from review.triage import (
@@ -96,12 +97,16 @@ def test_certainty_sentence_follows_the_label_and_the_probability(probability, t
     assert f"about {round(probability * 100)} in 100" in sentence
 
 
-def test_a_cached_assessment_keeps_only_a_display_size_image(classifier, val_images):
-    """An 8000x8000 upload would keep 61 MB per cache entry; what the page draws is 640 pixels long."""
+def test_a_cached_assessment_keeps_only_a_viewer_size_image(classifier, val_images):
+    """An 8000x8000 upload would keep 61 MB per cache entry; the viewer draws at most 2048 pixels, 16-bit values too."""
     path = val_images[3][0]
-    [full] = assess_files(classifier, [(path.name, path.read_bytes())])
+    grey = np.asarray(Image.open(path).convert("L"), dtype=np.uint16)
+    large = Image.fromarray(cv2.resize(grey * 257, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_LINEAR))
+    [full] = assess_files(classifier, [("large.png", encode(large, "PNG"))])
     kept = at_display_size(full)
-    assert max(kept.image.shape) == DISPLAY_LONG_SIDE and max(full.image.shape) > DISPLAY_LONG_SIDE
+    assert max(kept.image.shape) == VIEWER_LONG_SIDE and max(full.image.shape) > VIEWER_LONG_SIDE
+    assert kept.image.grey.values.shape == kept.image.shape, "the 16-bit values shrink with the pixels"
+    assert full.image.grey.values.max() > 255
     ratio = (kept.image.shape[0] / kept.image.shape[1]) / (full.image.shape[0] / full.image.shape[1])
     assert ratio == pytest.approx(1.0, abs=0.01)
     assert kept.probability == full.probability and kept.trust_flags == full.trust_flags

@@ -6,20 +6,14 @@ import streamlit as st
 from review.triage import Assessment, by_probability
 from ui.diagnose.assessment import assessments
 from ui.diagnose.result import result_panel
-from ui.diagnose.sources import chosen_files
 from ui.diagnose.triage import triage_table
 from ui.text import plain
 from ui.work_queue import WORK
 
 
-def show_the_call() -> Assessment:
+def show_the_call(files: list[tuple[str, bytes]]) -> Assessment:
     """Files in, the unreadable ones named, the chosen image's result out; stops the page while there is none."""
     with WORK.call():
-        files = chosen_files()
-        if not files:
-            st.info("Upload one or more chest X-rays, or try a sample, to get the model's call and its explanation.")
-            st.stop()
-
         assessed = assessments(files)
         for failed in (a for a in assessed if not a.ok):
             st.error(plain(failed.error), icon="🚫")

@@ -1,37 +1,29 @@
-"""Why: Grad-CAM at once, then LIME with its progress, and the views that compare them.
+"""Why: LIME with its progress, then the viewer with LIME's regions and Grad-CAM as layers, and how they agree.
 
 LIME's defaults are the library's (LimeSettings, SEGMENTATION_PARAMETERS), so the page shows what bench/ measured.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
-from matplotlib.figure import Figure
 
 from model.dataset import CLASS_NAMES
-from model.explain.figures import draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure, to_jpeg
 from model.explain.grad_cam import GRAD_CAM_CAVEAT, grad_cam
 from model.explain.lime import SEGMENTATION_PARAMETERS, LimeExplanation, LimeSettings, explain_with_lime
-from model.explain.views import (
-    HOW_TO_READ,
-    ExplanationViews,
-    display_image,
-    explanation_views,
-    grad_cam_heatmap,
-    pros_cons_caption,
-)
+from model.explain.views import HOW_TO_READ, ExplanationViews, explanation_views, pros_cons_caption
 from model.inference import Classifier
 from review.triage import Assessment
+from review.viewer import DEFAULT_OPACITY, explanation_layers
 from ui import state
+from ui.diagnose.viewer import viewer_panel
 from ui.progress import in_line
 from ui.resources import classifier
 
-DEFAULT_OPACITY = 0.45
 FEWEST_SAMPLES, MOST_SAMPLES, SAMPLES_STEP = 200, 5000, 100
 DEFAULT_REGIONS_SHOWN = 5
 MAX_REGIONS_SHOWN = 15
-FIGURE_DPI = 120  # sharp enough for a page column; twice that doubles the encoding time of every rerun
 
 
 def explanation_settings() -> tuple[LimeSettings, int]:
@@ -69,50 +61,41 @@ def _lime(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _picture(key: tuple, _figure: Callable[[], Figure]) -> bytes:
-    """A figure encoded once per key (what it shows): reruns that change something else skip matplotlib."""
-    return to_jpeg(_figure(), FIGURE_DPI)
+@dataclass(frozen=True)
+class Explained:
+    """One image's explanation for the class shown: what the stability, faithfulness and PDF panels need."""
+
+    explanation: LimeExplanation
+    cam: np.ndarray
+    views: ExplanationViews
+
+    @property
+    def label(self) -> int:
+        return self.views.label
 
 
-def explanation_panel(
-    assessment: Assessment, settings: LimeSettings, count: int
-) -> tuple[LimeExplanation, ExplanationViews]:
-    """Grad-CAM at once, then LIME with its progress, for the class the user picks (the predicted one by default).
+def explanation_panel(assessment: Assessment, settings: LimeSettings, count: int) -> Explained:
+    """LIME with its progress (the call above is already on screen), then the viewer and how to read it.
 
-    The call above is already on screen while LIME runs.
+    The evidence shown is for the class the user picks, the predicted one by default.
     """
     model = classifier()
     st.subheader("Why")
-    choice, slider = st.columns(2)
-    label = choice.radio(
+    label = st.radio(
         "Show the evidence for", (1, 0), index=0 if assessment.label == 1 else 1,
         format_func=CLASS_NAMES.__getitem__, horizontal=True, key=state.EVIDENCE_CLASS + assessment.digest,
     )
-    opacity = slider.slider("Heatmap opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key=state.HEATMAP_OPACITY)
-    shown = (assessment.digest, model.version, label, opacity)
-    lime_column, cam_column = st.columns(2)
     cam = grad_cam(model.network, assessment.model_input, label)
-    xray = display_image(assessment.image.pixels)
-    cam_overlay, cam_norm = grad_cam_heatmap(xray, cam, opacity)
-    cam_column.image(
-        _picture(("Grad-CAM", *shown), lambda: heatmap_figure(draw_grad_cam_heatmap, cam_overlay, cam_norm, label)),
-        width="stretch",
-    )
-    cam_column.caption(GRAD_CAM_CAVEAT)
-    with lime_column:
-        explanation = _lime(assessment.digest, settings, model.version, model, assessment)
-    views = explanation_views(assessment.image.pixels, explanation, cam, label, count, opacity)
-    lime_picture = _picture(
-        ("LIME", *shown, settings),
-        lambda: heatmap_figure(draw_lime_heatmap, views.lime_heatmap, views.lime_norm, label),
-    )
-    lime_column.image(lime_picture, width="stretch")
+    explanation = _lime(assessment.digest, settings, model.version, model, assessment)
+    viewer_panel(assessment, explanation_layers(explanation, cam, label, count))
+    st.caption(GRAD_CAM_CAVEAT)
+    views = explanation_views(assessment.image.pixels, explanation, cam, label, count, DEFAULT_OPACITY)
     st.markdown(f"**Agreement of LIME and Grad-CAM:** {views.agreement.sentence()}")
     st.markdown(explanation.support_sentence(label, count))
-    regions, top, pros_cons = st.columns(3)
-    regions.image(views.boundaries, caption=f"{explanation.region_count} LIME regions ({settings.algorithm})")
-    top.image(views.top_regions, caption=f"Top {count} regions supporting {CLASS_NAMES[label]}, rest dimmed")
-    pros_cons.image(views.pros_cons, caption=pros_cons_caption(count, CLASS_NAMES[label]))
+    with st.expander("LIME's regions as pictures (as in the PDF)"):
+        regions, top, pros_cons = st.columns(3)
+        regions.image(views.boundaries, caption=f"{explanation.region_count} LIME regions ({settings.algorithm})")
+        top.image(views.top_regions, caption=f"Top {count} regions supporting {CLASS_NAMES[label]}, rest dimmed")
+        pros_cons.image(views.pros_cons, caption=pros_cons_caption(count, CLASS_NAMES[label]))
     st.caption(f"{HOW_TO_READ} LIME's local linear model explains R² = {explanation.score:.2f} of the changes.")
-    return explanation, views
+    return Explained(explanation, cam, views)

@@ -21,7 +21,8 @@ from ui.resources import classifier
 
 # LIME first: it was the more faithful method over the validation split (bench/results/faithfulness.txt).
 FAITHFULNESS_METHODS = ("LIME", "Grad-CAM", "random")
-METHOD_COLOURS = {"LIME": "#54A24B", "Grad-CAM": "#E45756", "random": "#9D9D9D"}
+# Okabe-Ito sky blue and orange: apart for every colour vision, and on the dark page as on a light one.
+METHOD_COLOURS = {"LIME": "#56B4E9", "Grad-CAM": "#E69F00", "random": "#9D9D9D"}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 
@@ -63,3 +64,9 @@ def chosen_files() -> list[tuple[str, bytes]]:
     if sample and (source == FROM_SAMPLE or not uploads):
         return [(sample, samples[sample].read_bytes())]
     return [(upload.name, upload.getvalue()) for upload in uploads or []]
+
+
+def no_files_yet() -> NoReturn:
+    """A hint, and the end of the page."""
+    st.info("Upload one or more chest X-rays, or try a sample, to get the model's call and its explanation.")
+    st.stop()

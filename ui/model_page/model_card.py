@@ -7,14 +7,14 @@ from model.calibration import describe_operating_point
 from model.card import ModelCard
 from ui.copy import DATASET_CITATION, INTENDED_USE, KNOWN_LIMITS, PATIENT_LEAK_NOTE
 from ui.model_page.training import shown_hyperparameters
-from ui.resources import get_classifier
+from ui.resources import classifier
 
 
 @st.cache_data(show_spinner=False)
 def network_summary(artifacts: str) -> str:
-    """Keras' layer table of the loaded network, as plain text, built once per server."""
+    """Keras' layer table of the loaded network, as plain text, built once per server and model folder."""
     lines: list[str] = []
-    get_classifier(artifacts).network.summary(print_fn=lambda line, line_break=True: lines.append(line))
+    classifier().network.summary(print_fn=lambda line, line_break=True: lines.append(line))
     return "\n".join(lines)
 
 

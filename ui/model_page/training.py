@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from model.card import ModelCard
-from model.dataset import counts_phrase
+from model.classes import counts_phrase
 from ui import state
 from ui.model_page import charts
 

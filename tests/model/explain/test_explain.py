@@ -7,11 +7,12 @@ import keras
 import numpy as np
 import pytest
 from lime.lime_image import LimeImageExplainer
+from matplotlib.figure import Figure
 from scipy.stats import spearmanr
 
 from model.dataset import list_labelled_files
 from model.explain.agreement import agreement
-from model.explain.figures import GRAD_CAM_COLORBAR_LABEL, draw_grad_cam_heatmap, draw_lime_heatmap, heatmap_figure
+from model.explain.figures import GRAD_CAM_COLORBAR_LABEL, draw_grad_cam_heatmap, draw_lime_heatmap
 from model.explain.grad_cam import grad_cam
 from model.explain.lime import SEGMENTATION_PARAMETERS, LimeExplanation, LimeSettings, explain_with_lime, segment
 from model.explain.stability import jaccard, stability
@@ -116,13 +117,17 @@ def test_a_saturated_real_call_keeps_large_weights_and_a_good_fit(classifier):
 def test_lime_colour_bar_is_labelled_in_log_odds_of_the_class_shown(
     pneumonia_pixels, explanation, classifier, model_input
 ):
+    """The PDF's colour bars, as drawn (the viewer's are tested in tests/review/test_viewer.py)."""
     xray = display_image(pneumonia_pixels)
     for label, name in ((1, "pneumonia"), (0, "normal")):
         overlay, norm = lime_heatmap(xray, explanation, label, 0.5)
-        figure = heatmap_figure(draw_lime_heatmap, overlay, norm, label)
+        figure = Figure()
+        draw_lime_heatmap(figure, figure.add_subplot(), overlay, norm, label)
         assert figure.axes[1].get_ylabel() == f"change in log-odds of {name}"
     overlay, norm = grad_cam_heatmap(xray, grad_cam(classifier.network, model_input, 1), 0.5)
-    assert heatmap_figure(draw_grad_cam_heatmap, overlay, norm, 1).axes[1].get_ylabel() == GRAD_CAM_COLORBAR_LABEL
+    figure = Figure()
+    draw_grad_cam_heatmap(figure, figure.add_subplot(), overlay, norm, 1)
+    assert figure.axes[1].get_ylabel() == GRAD_CAM_COLORBAR_LABEL
 
 
 def test_jaccard_of_region_sets():

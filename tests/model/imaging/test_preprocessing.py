@@ -16,7 +16,7 @@ from pydicom.data import get_testdata_file
 from pydicom.encaps import generate_frames
 
 from model.errors import ImageInputError
-from model.imaging.border import MIN_CROPPED_BORDER, crop_wide_border
+from model.imaging.border import MIN_CROPPED_BORDER, wide_border
 from model.imaging.decode import decode_image, read_image
 from model.imaging.preprocess import to_model_input
 from model.paths import PROJECT_ROOT
@@ -48,12 +48,12 @@ def test_narrow_borders_and_blank_images_are_left_as_they_are(xray_pixels):
     height, width = xray_pixels.shape
     thin = round(height * MIN_CROPPED_BORDER * 0.6)
     framed = cv2.copyMakeBorder(xray_pixels, thin, thin, thin, thin, cv2.BORDER_CONSTANT, value=0)
-    assert crop_wide_border(framed) == (framed, None)
+    assert wide_border(framed) is None
     blank = np.full((400, 500), 17, np.uint8)
-    assert crop_wide_border(blank)[1] is None
+    assert wide_border(blank) is None
     half_black = xray_pixels.copy()
     half_black[:, : width // 2] = 0
-    assert crop_wide_border(half_black)[1] is None
+    assert wide_border(half_black) is None
 
 
 def test_grayscale_jpeg_decodes_at_source_resolution():

@@ -92,6 +92,7 @@ def test_a_ct_dicom_is_unreliable_and_the_pdf_says_why_without_identifiers(class
     explanation = explain_with_lime(classifier, assessment.model_input, LimeSettings(num_samples=100))
     cam = grad_cam(classifier.network, assessment.model_input, assessment.label)
     views = explanation_views(assessment.image.pixels, explanation, cam, assessment.label, 3, 0.4)
-    text = "\n".join(summary_lines(assessment, explanation, views, classifier.version, local_reader(), datetime.now(UTC)))
+    text = "\n".join(summary_lines(assessment, explanation, views, classifier.version, local_reader(), datetime.now(UTC),
+                                   "Full range"))
     assert "Modality CT" in " ".join(text.split()) and "62 years" in " ".join(text.split())
     assert not any(value in text for value in ("Doe", "MRN-0042", "20200115"))

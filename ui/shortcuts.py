@@ -1,0 +1,5 @@
+"""The Diagnose page's keyboard shortcuts, one key each (Streamlit reserves C and R and takes no punctuation)."""
+NEXT_IMAGE = "N"
+PREVIOUS_IMAGE = "P"
+FIT_VIEW = "F"
+SWITCH_LAYERS = "O"
