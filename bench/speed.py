@@ -46,6 +46,7 @@ from review.audit import AUDIT_DB_ENV
 from tests.browser import (
     EXPLANATION_IMAGES,
     RESULT_READY,
+    VIEWER_CHART,
     launch_chromium,
     open_diagnose,
     open_model_page,
@@ -65,7 +66,7 @@ TARGETS = {
     "viewer": 0.3,
 }
 # The viewer's X-ray, as the browser holds it: it changes when a window or invert is drawn anew.
-VIEWER_SOURCE = "() => document.querySelector('[class*=\"st-key-viewer_\"] .js-plotly-plot')?.data[0].source"
+VIEWER_SOURCE = f"() => document.querySelector('{VIEWER_CHART}')?.data[0].source"
 # True once the call for `name` is on screen: its heading and the Result metric of this run.
 CALL_SHOWN = """(name) => {
     const fresh = (selector) => [...document.querySelectorAll(selector)]

@@ -21,6 +21,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, FilePayload, Page, Playwright
 
 from model.paths import PROJECT_ROOT
+from ui import state
 from ui.pages import MODEL_AND_DATA_PATH, MODEL_AND_DATA_TITLE
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,9 +45,11 @@ MODEL_PAGE_LINK = MODEL_AND_DATA_TITLE
 MODEL_PAGE_URL = f"**/{Path(MODEL_AND_DATA_PATH).stem}"  # st.Page names the URL after the file
 PERCENT = re.compile(r"(\d+(?:\.(\d+))?)\s*%")
 
-# The viewer's plotly chart once drawn with all its traces and its X-ray loaded (the chart's key starts "viewer_").
+# The viewer's plotly chart (Streamlit marks a keyed element's container .st-key-KEY; the key is per image).
+VIEWER_CHART = f'[class*="st-key-{state.VIEWER}"] .js-plotly-plot'
+# True once the viewer is drawn with all its traces and its X-ray loaded.
 VIEWER_DRAWN = f"""(() => {{
-    const chart = document.querySelector('[class*="st-key-viewer_"] .js-plotly-plot');
+    const chart = document.querySelector('{VIEWER_CHART}');
     return Boolean(chart && chart._fullData && chart._fullData.length === {VIEWER_LAYERS}
         && [...chart.querySelectorAll('image')].some((i) => i.getAttribute('href')));
 }})()"""

@@ -1,4 +1,4 @@
-"""Matplotlib figures of an explanation, shared by the Diagnose page and the PDF report.
+"""Matplotlib figures of an explanation for the PDF report; its colour-bar labels serve the page's viewer too.
 
 Built on matplotlib.figure.Figure rather than pyplot so concurrent Streamlit
 sessions never share pyplot's global current figure.
