@@ -155,9 +155,14 @@ def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
 
 
-def open_diagnose(browser: Browser, url: str) -> Page:
-    """A new session (its own browser context) on the Diagnose page, ready for an upload."""
+def open_diagnose(browser: Browser, url: str, before: Callable[[Page], None] | None = None) -> Page:
+    """A new session (its own browser context) on the Diagnose page, ready for an upload.
+
+    `before(page)` runs before the page loads, e.g. to listen to its websocket from the start.
+    """
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    if before is not None:
+        before(page)
     page.goto(url)
     ready = page.get_by_test_id("stFileUploaderDropzoneInput").or_(page.get_by_test_id("stException"))
     ready.first.wait_for(state="attached", timeout=60_000)
