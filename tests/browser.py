@@ -38,20 +38,19 @@ HOST = "127.0.0.1"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"  # screenshots and server logs of the browser tests (git-ignored)
 STARTUP_SECONDS = 120
 RESULT_TIMEOUT_MS = 240_000
-EXPLANATION_IMAGES = 3  # LIME's regions, top regions, and pros and cons; the viewer is a plotly chart
-VIEWER_LAYERS = 5  # the viewer's traces: the X-ray twice, LIME for, LIME against, Grad-CAM
+EXPLANATION_IMAGES = 3  # LIME's regions, top regions, and pros and cons; the viewer draws its own
 MODEL_PAGE_MIN_CHARTS = 6
 MODEL_PAGE_LINK = MODEL_AND_DATA_TITLE
 MODEL_PAGE_URL = f"**/{Path(MODEL_AND_DATA_PATH).stem}"  # st.Page names the URL after the file
 PERCENT = re.compile(r"(\d+(?:\.(\d+))?)\s*%")
 
-# The viewer's plotly chart (Streamlit marks a keyed element's container .st-key-KEY; the key is per image).
-VIEWER_CHART = f'[class*="st-key-{state.VIEWER}"] .js-plotly-plot'
-# True once the viewer is drawn with all its traces and its X-ray loaded.
+# The viewer component's root (ui/diagnose/viewer.js; Streamlit marks a keyed element's container .st-key-KEY).
+VIEWER_ROOT = f'[class*="st-key-{state.VIEWER}"] .xv'
+# True once the viewer has drawn its X-ray and layers (it marks its root ready with the image's id).
 VIEWER_DRAWN = f"""(() => {{
-    const chart = document.querySelector('{VIEWER_CHART}');
-    return Boolean(chart && chart._fullData && chart._fullData.length === {VIEWER_LAYERS}
-        && [...chart.querySelectorAll('image')].some((i) => i.getAttribute('href')));
+    const viewer = document.querySelector('{VIEWER_ROOT}');
+    return Boolean(viewer && viewer.dataset.ready && [...viewer.querySelectorAll('img.xv-xray')].every((i) => i.complete
+        && i.naturalWidth > 0));
 }})()"""
 # True once the run for `name` has finished: its heading, the explanation images decoded, the viewer drawn, the
 # report button (the page's last element) drawn, and nothing left over from the previous run.

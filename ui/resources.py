@@ -3,13 +3,18 @@
 The network loads in a background thread from the first page of a
 just-started server: importing TensorFlow and loading the model take
 seconds (7 s before the uploader showed, issue 22), and the reader can pick
-a file meanwhile. The first call waits for the model only if it must.
+a file meanwhile. The import holds the GIL for much of that time, so the
+thread lets the first page finish drawing first (LOAD_DELAY_SECONDS), unless
+a call needs the model sooner. The first call waits for the model only if it
+must.
 """
 from __future__ import annotations
 
 import gc
 import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
     from model.inference import Classifier
 
 MODEL_LOADING = "Loading the model…"
+LOAD_DELAY_SECONDS = 1.0  # the first page's run and drawing took about 1 s on a just-started server (2 cores)
 
 
 def keep_keras_state_between_runs() -> None:
@@ -62,29 +68,44 @@ def _load_classifier(directory: str) -> Classifier:
     return classifier
 
 
+@dataclass
+class ModelLoading:
+    """The model loading in its own thread; `needed` starts it before LOAD_DELAY_SECONDS have passed."""
+
+    result: Future[Classifier]
+    needed: threading.Event
+
+
 @st.cache_resource(show_spinner=False)
-def _model_loading(directory: str) -> Future[Classifier]:
+def _model_loading(directory: str) -> ModelLoading:
     """The model of `directory`, loading in its own thread from the first time any page asks."""
+    needed = threading.Event()
+
+    def load() -> Classifier:
+        needed.wait(LOAD_DELAY_SECONDS)
+        return _load_classifier(directory)
+
     loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-loader")
-    loading = loader.submit(_load_classifier, directory)
+    loading = ModelLoading(loader.submit(load), needed)
     loader.shutdown(wait=False)
     return loading
 
 
 def start_loading_model() -> None:
-    """Begin loading the model, and return at once."""
+    """Begin loading the model once the page has drawn, and return at once."""
     _model_loading(str(artifacts_dir()))
 
 
 def classifier() -> Classifier:
     """The loaded model, waiting (with a spinner) while it is still loading; a failed load is tried again next time."""
     loading = _model_loading(str(artifacts_dir()))
-    if not loading.done():
+    loading.needed.set()
+    if not loading.result.done():
         with st.spinner(MODEL_LOADING):
-            loading.exception()
-    if loading.exception() is not None:
+            loading.result.exception()
+    if loading.result.exception() is not None:
         _model_loading.clear()
-    return loading.result()
+    return loading.result.result()
 
 
 @st.cache_data(show_spinner=False)

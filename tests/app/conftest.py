@@ -1,6 +1,7 @@
 """What the Diagnose page's AppTest modules share: the app opened on the Diagnose page, its own audit trail, uploads."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,8 @@ def upload(app: AppTest, *paths_or_files) -> AppTest:
 
 def metrics(app: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
+
+
+def viewers(app: AppTest) -> list[dict]:
+    """The data each reading-room viewer on the page sends to the browser (ui/diagnose/viewer.js draws it)."""
+    return [json.loads(element.proto.json) for element in app.get("bidi_component")]

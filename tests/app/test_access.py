@@ -46,7 +46,7 @@ def test_a_visitor_who_is_not_signed_in_sees_only_the_sign_in_page(app: AppTest,
         app.switch_page(page).run()
         assert not app.exception
         assert [button.label for button in app.button] == ["Sign in"]
-        assert not app.get("plotly_chart") and not app.get("imgs") and not app.dataframe
+        assert not app.get("plotly_chart") and not app.get("bidi_component") and not app.get("imgs") and not app.dataframe
         assert "an earlier read" not in shown_text(app)
 
 

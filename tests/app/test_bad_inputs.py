@@ -23,6 +23,7 @@ from model.dataset import CLASS_NAMES
 from model.imaging.decode import read_image
 from model.imaging.decoded import MAX_PIXELS
 from model.inference import Classifier
+from tests.app.conftest import viewers
 from tests.browser import shown_percent
 from tests.conftest import displayed, encode
 from tests.inputs import (
@@ -201,7 +202,7 @@ def test_readable_variant_gets_a_result_with_a_note_and_the_session_goes_on(case
     if expected.same_image:
         probability, rounding = shown_probability(app)
         assert probability == pytest.approx(xray.probability, abs=PROBABILITY_TOLERANCE + rounding)
-    assert len(app.image) >= 3 and app.get("plotly_chart"), "the explanations are drawn"
+    assert len(app.image) >= 3 and viewers(app), "the explanations are drawn"
     still_serves_a_good_xray(app, val_images)
 
 

@@ -27,7 +27,7 @@ from model.paths import PROJECT_ROOT
 from model.trust.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE
 from model.trust.uncertainty import UNCERTAIN_LABEL, uncertainty
 from review.triage import OOD_FLAG, digest_of
-from tests.app.conftest import metrics, open_app, upload
+from tests.app.conftest import metrics, open_app, upload, viewers
 from tests.conftest import displayed, encode
 from tests.inputs import WINDOW_NAMES, dicom_bytes, windowed_dicom
 from ui import state
@@ -79,15 +79,15 @@ def test_full_resolution_upload_shows_label_probability_interval_and_explanation
     assert any("in 100 X-rays" in markdown.value for markdown in app.markdown)
     assert any("Agreement of LIME and Grad-CAM" in markdown.value for markdown in app.markdown)
     assert len(app.image) >= 3, "LIME's three pictures, as in the PDF"
-    [viewer] = app.get("plotly_chart")
-    assert viewer.proto.id and "With the evidence for" in viewer.proto.spec
+    [viewer] = viewers(app)
+    assert viewer["titles"][1].startswith("With the evidence for") and len(viewer["layers"]) == 3
     assert app.get("download_button")
     [probability] = [m for m in app.metric if m.label == "Probability of pneumonia"]
     low, high = interval(probability.delta)
     assert low <= float(probability.value.rstrip("%")) <= high
     assert shows_uncertain(app) == straddles(classifier, path.read_bytes())
     assert any("raise its log-odds by" in markdown.value for markdown in app.markdown)
-    assert len(app.get("plotly_chart")) == 1, "the viewer only: faithfulness is measured when its panel is opened"
+    assert not app.get("plotly_chart"), "faithfulness is measured when its panel is opened"
 
 
 def test_opening_the_faithfulness_panel_measures_it_on_the_log_odds_scale(app, val_images):
@@ -163,8 +163,8 @@ def test_a_window_preset_changes_the_viewers_image_and_not_the_probability(app, 
 
 def viewer_source(app: AppTest) -> str:
     """The X-ray image the viewer sends to the browser."""
-    [viewer] = app.get("plotly_chart")
-    return json.loads(viewer.proto.spec)["data"][0]["source"]
+    [viewer] = viewers(app)
+    return viewer["image"]
 
 
 def test_bad_file_in_a_batch_leaves_the_others_their_results(app, val_images):
@@ -190,7 +190,7 @@ def test_another_page_can_open_an_image_for_review(app, val_images):
     assert not app.exception
     assert displayed(app.header[0].value) == path.name
     assert state.REVIEW_PATH not in app.session_state
-    app.slider(key=state.HEATMAP_OPACITY).set_value(0.8).run()
+    app.toggle(key=state.for_image(state.VIEWER_INVERT, digest_of(path.read_bytes()))).set_value(True).run()
     assert displayed(app.header[0].value) == path.name, "the reviewed image stays open on the next rerun"
 
 

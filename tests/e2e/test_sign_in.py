@@ -94,7 +94,7 @@ def assert_closed(page: Page) -> None:
     for test_id in ("stFileUploaderDropzoneInput", "stSelectbox", "stDataFrame", "stExpander", "stSidebar",
                     "stImage", "stPlotlyChart"):
         assert page.get_by_test_id(test_id).count() == 0, test_id
-    assert page.locator(".js-plotly-plot").count() == 0
+    assert page.locator(".js-plotly-plot").count() == 0 and page.locator(".xv").count() == 0
 
 
 def save_a_read(page: Page, path: Path, note: str) -> None:

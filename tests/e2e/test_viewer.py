@@ -1,7 +1,8 @@
 """The reading-room viewer as a radiologist uses it, in headless Chromium against `streamlit run app.py`.
 
-Zoom links both panels; a layer switched in the legend changes the figure with no script run; a DICOM window
-preset redraws the X-ray and leaves the probability; the keyboard fits the view and switches the layers.
+Zoom links both panels; a layer switched on, its opacity and Grad-CAM's threshold change the picture with no script
+run; a DICOM window preset redraws the X-ray, keeps the zoom and leaves the probability; the keyboard fits the view
+and switches the layers.
 """
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from playwright.sync_api import Page
 
 from model.explain.views import viewer_shape
 from review.triage import digest_of
-from review.viewer import LAYER_TRACES
+from review.viewer import DEFAULT_OPACITY, DEFAULT_THRESHOLD
 from tests.browser import (
     ARTIFACTS,
-    VIEWER_CHART,
+    VIEWER_ROOT,
     open_diagnose,
     screenshot,
     shown_metrics,
@@ -42,20 +43,44 @@ COUNT_RUNS = """() => {
 }"""
 
 
-def ranges(page: Page) -> dict[str, list[float]]:
-    """The visible x and y ranges of both panels, as plotly holds them after the last interaction."""
-    return page.locator(VIEWER_CHART).evaluate(
-        "c => ({x: c._fullLayout.xaxis.range, x2: c._fullLayout.xaxis2.range,"
-        " y: c._fullLayout.yaxis.range, y2: c._fullLayout.yaxis2.range})"
-    )
+LAYERS = ["lime_for", "lime_against", "grad_cam"]
+# Each panel's visible range in X-ray pixels, from where the browser has put the picture: [x0, x1, y0, y1].
+VISIBLE = """r => [...r.querySelectorAll('.xv-panel')].map((panel) => {
+    const port = panel.querySelector('.xv-port').getBoundingClientRect();
+    const xray = panel.querySelector('.xv-xray');
+    const shown = xray.getBoundingClientRect();
+    const scale = shown.width / xray.naturalWidth;
+    return [(port.left - shown.left) / scale, (port.right - shown.left) / scale,
+            (port.top - shown.top) / scale, (port.bottom - shown.top) / scale];
+})"""
+# How many of a layer's cells the browser draws (alpha > 0), and the opacity it draws them at.
+DRAWN = """([r, id]) => {
+    const canvas = r.querySelector(`canvas[data-layer="${id}"]`);
+    const alpha = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
+        .filter((_, i) => i % 4 === 3);
+    return [canvas.hidden ? 0 : alpha.filter((a) => a > 0).length, Number(canvas.style.opacity)];
+}"""
 
 
-def visibility(page: Page) -> list:
-    return page.locator(VIEWER_CHART).evaluate(f"c => {list(LAYER_TRACES.values())}.map((i) => c._fullData[i].visible)")
+def visible(page: Page) -> np.ndarray:
+    """Rows: the plain and the explained panel."""
+    return np.array(page.locator(VIEWER_ROOT).evaluate(VISIBLE))
+
+
+def same_view(first: np.ndarray, second: np.ndarray) -> bool:
+    return np.allclose(first, second, atol=0.5)
+
+
+def layers_on(page: Page) -> list[str]:
+    return [layer for layer in page.locator(VIEWER_ROOT).evaluate("r => r.dataset.layersOn").split(",") if layer]
+
+
+def drawn(page: Page, layer: str) -> tuple[int, float]:
+    return tuple(page.locator(VIEWER_ROOT).evaluate(f"r => ({DRAWN})([r, '{layer}'])"))
 
 
 def image_source(page: Page) -> str:
-    return page.locator(VIEWER_CHART).evaluate("c => c.data[0].source")
+    return page.locator(f"{VIEWER_ROOT} img.xv-xray").first.get_attribute("src")
 
 
 def shown_image(page: Page) -> np.ndarray:
@@ -70,49 +95,66 @@ def test_zoom_links_panels_layers_switch_in_the_browser_and_a_window_changes_onl
     page = open_diagnose(browser, server.url)
     upload(page, Upload("windows.dcm", data).for_browser())
     wait_for_result(page, "windows.dcm")
-    chart = page.locator(VIEWER_CHART)
-    chart.scroll_into_view_if_needed()
-    assert visibility(page) == ["legendonly"] * 3, "the plain image is the default view"
+    viewer = page.locator(VIEWER_ROOT)
+    viewer.scroll_into_view_if_needed()
+    assert layers_on(page) == [], "the plain image is the default view"
+    assert all(drawn(page, layer)[0] == 0 for layer in LAYERS)
     assert shown_image(page).shape == viewer_shape(*xray_pixels.shape), "at full resolution, up to 2048 pixels"
+    rows, columns = viewer_shape(*xray_pixels.shape)
+    full = visible(page)
+    assert same_view(full[0], full[1])
+    assert full[0][0] <= 0.5 and full[0][1] >= columns - 0.5 and full[0][2] <= 0.5 and full[0][3] >= rows - 0.5
+
+    box = viewer.locator(".xv-port").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
+    for _ in range(3):
+        page.mouse.wheel(0, -300)
+    page.wait_for_function(f"(x) => ({VISIBLE})(document.querySelector('{VIEWER_ROOT}'))[0][0] > x",
+                           arg=full[0][0] + 1)
+    zoomed = visible(page)
+    assert np.ptp(zoomed[0][:2]) < 0.9 * np.ptp(full[0][:2]), f"the wheel zooms in: {full} -> {zoomed}"
+    assert same_view(zoomed[0], zoomed[1]), "both panels show the same part of the X-ray"
 
     probability = shown_metrics(page)["Probability of pneumonia"]
     before = image_source(page)
     window = page.locator(f".st-key-{state.for_image(state.VIEWER_WINDOW, digest_of(data))}")
     window.get_by_role("combobox").click()
     page.get_by_role("option", name=WINDOW_NAMES[1], exact=True).click()
-    page.wait_for_function(f"(s) => document.querySelector('{VIEWER_CHART}')?.data[0].source !== s", arg=before)
+    page.wait_for_function(f"(s) => document.querySelector('{VIEWER_ROOT} img.xv-xray')?.src !== s", arg=before)
     wait_until_idle(page)
     assert shown_metrics(page)["Probability of pneumonia"] == probability, "the network's answer is unchanged"
     assert (shown_image(page) == 0).mean() > 0.01, "the lung window clips the denser parts to black"
-
-    chart = page.locator(VIEWER_CHART)
-    full = ranges(page)
-    box = chart.locator(".nsewdrag").first.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
-    for _ in range(3):
-        page.mouse.wheel(0, -300)
-    page.wait_for_function(f"(x) => document.querySelector('{VIEWER_CHART}')._fullLayout.xaxis.range[0] !== x",
-                           arg=full["x"][0])
-    zoomed = ranges(page)
-    assert np.ptp(zoomed["x"]) < 0.9 * np.ptp(full["x"]), f"the wheel zooms in: {full} -> {zoomed}"
-    assert zoomed["x"] == pytest.approx(zoomed["x2"]) and zoomed["y"] == pytest.approx(zoomed["y2"]), "linked"
+    assert same_view(visible(page), zoomed), "the new window keeps the reader's zoom"
 
     page.evaluate(COUNT_RUNS)
-    chart.locator("g.traces", has=page.locator(".legendtext", has_text="Grad-CAM")).locator(".legendtoggle").click()
-    page.wait_for_function(f"() => document.querySelector('{VIEWER_CHART}')._fullData[{LAYER_TRACES['grad_cam']}]"
-                           ".visible === true")
+    viewer.locator('input[data-layer="grad_cam"]').check()
+    assert layers_on(page) == ["grad_cam"]
+    cells, opacity = drawn(page, "grad_cam")
+    assert cells > 0 and opacity == pytest.approx(DEFAULT_OPACITY)
+    viewer.locator("input[type=range]").nth(1).fill("0.8")
+    fewer, _ = drawn(page, "grad_cam")
+    assert 0 < fewer < cells, "a higher threshold leaves more of Grad-CAM clear"
+    viewer.locator("input[type=range]").first.fill("0.9")
+    assert drawn(page, "grad_cam")[1] == pytest.approx(0.9)
     page.wait_for_timeout(1000)
-    assert page.evaluate("window.scriptRuns") == 0, "switching a layer asked nothing of the server"
-    assert visibility(page) == ["legendonly", "legendonly", True]
-    assert ranges(page)["x"] == pytest.approx(zoomed["x"]), "and kept the zoom"
+    assert page.evaluate("window.scriptRuns") == 0, "layers, opacity and threshold asked nothing of the server"
+    assert same_view(visible(page), zoomed), "and kept the zoom"
 
-    page.locator(VIEWER_CHART).click(position={"x": 5, "y": 5})  # focus on the page, not in a widget
+    viewer.locator(".xv-readout").click()  # focus on the page, not in a widget
     page.keyboard.press(SWITCH_LAYERS.lower())
-    page.wait_for_function(f"() => {list(LAYER_TRACES.values())}.every("
-                           f"(i) => document.querySelector('{VIEWER_CHART}')._fullData[i].visible === true)")
-    screenshot(page, ARTIFACTS / "viewer.png", height=1100, from_heading="Why")
+    assert layers_on(page) == LAYERS
+    assert all(drawn(page, layer)[0] > 0 for layer in LAYERS)
     page.keyboard.press(FIT_VIEW.lower())
-    page.wait_for_function(f"(w) => {{ const r = document.querySelector('{VIEWER_CHART}')._fullLayout.xaxis.range;"
-                           " return Math.abs(r[1] - r[0]) > w; }", arg=np.ptp(zoomed["x"]) * 1.05)
-    assert ranges(page)["x"] == pytest.approx(full["x"], abs=1.0), "fit shows the whole X-ray again"
+    assert same_view(visible(page), full), "fit shows the whole X-ray again"
+    viewer.locator("input[type=range]").first.fill(str(DEFAULT_OPACITY))
+    viewer.locator("input[type=range]").nth(1).fill(str(DEFAULT_THRESHOLD))
+    viewer.locator(".xv-readout").click()
+    box = viewer.locator(".xv-port").nth(1).bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    readout = viewer.locator(".xv-readout").inner_text()
+    assert "LIME, change in log-odds" in readout and "Grad-CAM relative response: " in readout, readout
+    screenshot(page, ARTIFACTS / "viewer.png", height=1100, from_heading="Why")
+    page.keyboard.press(SWITCH_LAYERS.lower())
+    assert layers_on(page) == []
+    assert page.evaluate("window.scriptRuns") == 0
     page.context.close()

@@ -1,7 +1,9 @@
-"""The viewer's figure: two linked panels, the plain image by default, layers in the page's colours and units."""
+"""The viewer's data: the X-ray once, the layers off by default, in the page's colours and units, coded losslessly
+enough to read their values back."""
 from __future__ import annotations
 
 import base64
+import json
 
 import cv2
 import numpy as np
@@ -15,14 +17,17 @@ from model.explain.views import GRAD_CAM_COLORMAP, LIME_COLORMAP
 from model.imaging.decode import read_image
 from model.imaging.window import MANUAL, eight_bit_levels
 from review.viewer import (
-    EXPLAINED,
-    LAYER_TRACES,
-    PLAIN,
+    DEFAULT_OPACITY,
+    DEFAULT_THRESHOLD,
+    FIRST_CODE,
+    LAST_CODE,
+    NOTHING,
     ViewerChoice,
-    colorscale,
+    code_values,
+    colour_table,
     explanation_layers,
     png_data_uri,
-    viewer_figure,
+    viewer_data,
     windowed,
 )
 
@@ -39,10 +44,14 @@ def case(classifier, val_images):
     return explanation, grad_cam(classifier.network, model_input, 1)
 
 
-def figure_of(case, choice: ViewerChoice, label: int = 1, count: int = 5):
+def data_of(case, label: int = 1, count: int = 5) -> dict:
     explanation, cam = case
-    return viewer_figure("data:image/png;base64,AAAA", SHAPE, explanation_layers(explanation, cam, label, count),
-                         choice, DIGEST)
+    return viewer_data("data:image/png;base64,AAAA", SHAPE, explanation_layers(explanation, cam, label, count), DIGEST)
+
+
+def codes_of(layer: dict) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(base64.b64decode(layer["codes"].split(",", 1)[1]), np.uint8),
+                        cv2.IMREAD_UNCHANGED)
 
 
 def test_layers_hold_the_strongest_regions_of_each_sign_and_nothing_else(case):
@@ -57,60 +66,50 @@ def test_layers_hold_the_strongest_regions_of_each_sign_and_nothing_else(case):
     assert layers.lime_limit == pytest.approx(np.abs(explanation.weights[1]).max())
 
 
-def test_the_plain_image_is_the_default_view_and_both_panels_are_linked(case):
-    figure = figure_of(case, ViewerChoice())
-    assert [trace.type for trace in figure.data] == ["image", "image", "heatmap", "heatmap", "heatmap"]
-    assert figure.data[PLAIN].source == figure.data[EXPLAINED].source
-    assert all(figure.data[index].visible == "legendonly" for index in LAYER_TRACES.values()), "every layer off"
-    assert all(figure.data[index].showlegend for index in LAYER_TRACES.values()), "each switched by its legend entry"
-    assert figure.layout.xaxis2.matches == "x" and figure.layout.yaxis2.matches == "y"
-    assert figure.layout.dragmode == "pan"
+def test_the_image_goes_once_and_every_layer_starts_off_in_the_pages_order(case):
+    xray = "data:image/png;base64," + "X" * 4000
+    data = viewer_data(xray, SHAPE, explanation_layers(*case, 1, 5), DIGEST)
+    assert data["image"] == xray
+    assert (data["height"], data["width"]) == SHAPE
+    assert [layer["id"] for layer in data["layers"]] == ["lime_for", "lime_against", "grad_cam"]
+    assert data["titles"] == ["X-ray", "With the evidence for PNEUMONIA"]
+    assert (data["opacity"], data["threshold"]) == (DEFAULT_OPACITY, DEFAULT_THRESHOLD)
+    assert data["id"] == DIGEST, "the browser keeps the view and layer switches per image"
+    assert json.dumps(data).count(xray) == 1, "the X-ray is sent once, not once per panel or layer"
+    json.dumps(data)  # all of it goes to the browser as JSON
 
 
-def test_layers_cover_the_image_exactly_at_its_own_aspect(case):
-    figure = figure_of(case, ViewerChoice())
-    for index in LAYER_TRACES.values():
-        trace = figure.data[index]
-        rows, columns = np.asarray(trace.z).shape
-        assert trace.x0 - trace.dx / 2 == pytest.approx(-0.5) and trace.y0 - trace.dy / 2 == pytest.approx(-0.5)
-        assert trace.x0 + (columns - 0.5) * trace.dx == pytest.approx(SHAPE[1] - 0.5)
-        assert trace.y0 + (rows - 0.5) * trace.dy == pytest.approx(SHAPE[0] - 0.5)
+def test_layer_codes_keep_nothing_apart_and_values_within_a_code(case):
+    explanation, cam = case
+    layers = explanation_layers(explanation, cam, 1, 3)
+    for layer, values in zip(data_of(case, count=3)["layers"], (layers.lime_for, layers.lime_against, layers.grad_cam)):
+        codes = codes_of(layer)
+        assert codes.shape == values.shape and codes.dtype == np.uint8
+        np.testing.assert_array_equal(codes == NOTHING, np.isnan(values))
+        back = code_values(codes, layer["low"], layer["high"])
+        step = (layer["high"] - layer["low"]) / (LAST_CODE - FIRST_CODE)
+        drawn = ~np.isnan(values)
+        assert np.max(np.abs(back[drawn] - values[drawn])) <= step / 2 + 1e-6
 
 
 def test_colours_and_legends_are_the_pages_own(case):
-    figure = figure_of(case, ViewerChoice())
-    lime_for, lime_against, cam = (figure.data[index] for index in LAYER_TRACES.values())
-    assert [list(stop) for stop in lime_for.colorscale] == colorscale(LIME_COLORMAP)
-    assert [list(stop) for stop in cam.colorscale] == colorscale(GRAD_CAM_COLORMAP)
-    assert lime_for.zmin == -lime_for.zmax and lime_against.zmax == lime_for.zmax, "white is 'no effect' on both"
-    assert lime_for.colorbar.title.text == "change in log-odds of pneumonia"
-    assert cam.colorbar.title.text == GRAD_CAM_COLORBAR_LABEL.replace("\n", "<br>")
+    lime_for, lime_against, cam = data_of(case)["layers"]
+    assert lime_for["lut"] == colour_table(LIME_COLORMAP) and cam["lut"] == colour_table(GRAD_CAM_COLORMAP)
+    assert len(cam["lut"]) == 256
+    assert lime_for["low"] == -lime_for["high"] and lime_against["high"] == lime_for["high"], "white is no effect"
+    assert lime_for["title"] == "change in log-odds of pneumonia" and lime_for["signed"]
+    assert cam["title"] == GRAD_CAM_COLORBAR_LABEL.replace("\n", " ")
+    assert (cam["low"], cam["high"], cam["thresholded"]) == (0.0, 1.0, True)
+    assert not lime_for["thresholded"] and not lime_against["thresholded"]
     purple = colormaps[LIME_COLORMAP](1.0)[:3]
-    assert colorscale(LIME_COLORMAP)[-1][1] == "rgb({},{},{})".format(*(round(255 * c) for c in purple))
+    assert colour_table(LIME_COLORMAP)[-1] == [round(255 * c) for c in purple]
 
 
-def test_opacity_threshold_and_the_layers_key_come_from_the_readers_choice(case):
-    choice = ViewerChoice(opacity=0.7, threshold=0.5, layers_on=True)
-    figure = figure_of(case, choice)
-    assert all(figure.data[index].opacity == 0.7 for index in LAYER_TRACES.values())
-    assert all(figure.data[index].visible is True for index in LAYER_TRACES.values())
-    cam = np.asarray(figure.data[LAYER_TRACES["grad_cam"]].z, dtype=float)
-    drawn = cam[~np.isnan(cam)]
-    assert drawn.size and drawn.min() >= 0.5, "below the threshold Grad-CAM is left clear"
-    assert np.isnan(cam).any()
-
-
-def test_the_browser_forgets_zoom_or_layer_switches_only_when_asked_or_for_another_image(case):
-    choice = ViewerChoice()
-    before = figure_of(case, choice).layout
-    choice.view_revision += 1
-    fitted = figure_of(case, choice).layout
-    assert fitted.uirevision != before.uirevision and fitted.legend.uirevision == before.legend.uirevision
-    choice.layers_revision += 1
-    switched = figure_of(case, choice).layout
-    assert switched.legend.uirevision != fitted.legend.uirevision and switched.uirevision == fitted.uirevision
-    other = viewer_figure("data:,", SHAPE, explanation_layers(*case, 1, 5), choice, "e" * 64).layout
-    assert other.uirevision != switched.uirevision
+def test_the_evidence_for_the_other_class_changes_the_layers_not_the_image(case):
+    pneumonia, normal = data_of(case, label=1), data_of(case, label=0)
+    assert normal["titles"][1] == "With the evidence for NORMAL"
+    assert normal["layers"][0]["name"] == "LIME: regions for NORMAL"
+    assert normal["layers"] != pneumonia["layers"] and normal["image"] == pneumonia["image"]
 
 
 def test_the_image_goes_to_the_browser_losslessly_in_the_readers_window():

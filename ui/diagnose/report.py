@@ -7,7 +7,7 @@ from model.explain.views import explanation_views
 from review.access import Reader
 from review.report import build_report, report_file_name
 from review.triage import Assessment
-from review.viewer import windowed
+from review.viewer import DEFAULT_OPACITY, windowed
 from ui.copy import DISCLAIMER
 from ui.diagnose.explanation import Explained
 from ui.diagnose.viewer import viewer_choice
@@ -17,8 +17,9 @@ from ui.resources import classifier
 def report_button(assessment: Assessment, explained: Explained, reader: Reader) -> None:
     """The PDF is drawn only when asked for, so reruns stay fast; it names the reader who downloads it.
 
-    It is drawn outside any script run, so it reads the viewer's choice (window, invert, opacity) from the
-    object the viewer changes, not from the session state.
+    It is drawn outside any script run, so it reads the reader's window and invert from the object the viewer
+    changes, not from the session state. Layers print at the default opacity: the reader's opacity and layer
+    switches live in their browser.
     """
     version = classifier().version
     choice = viewer_choice(assessment.digest)
@@ -27,7 +28,7 @@ def report_button(assessment: Assessment, explained: Explained, reader: Reader) 
     def report() -> bytes:
         views = explanation_views(
             windowed(grey, choice), explained.explanation, explained.cam, explained.label,
-            explained.views.regions_shown, choice.opacity,
+            explained.views.regions_shown, DEFAULT_OPACITY,
         )
         return build_report(
             assessment, explained.explanation, views, version, DISCLAIMER, reader, choice.describe(grey)
