@@ -5,11 +5,12 @@ The page (ui/diagnose/viewer.py) hands this to a small browser component
 side, zoom and pan linked, and does everything a reader does to the view
 without asking the server: zoom, pan, fit, each layer on or off, opacity and
 Grad-CAM's threshold. The plain image is the default view: every layer
-starts switched off. The X-ray goes once, at up to VIEWER_LONG_SIDE
-(model.explain.views) pixels as a lossless PNG; each layer goes on the
-network's square input grid as an 8-bit PNG of codes (0 for nothing, 1..255
-for its values from low to high), with its colour table, and is stretched
-to the X-ray's own aspect as the network's square was squashed from it.
+starts switched off. The X-ray goes once per drawing (not once per panel),
+at up to VIEWER_LONG_SIDE (model.explain.views) pixels as a lossless PNG;
+each layer goes on the network's square input grid as raw 8-bit codes
+(NOTHING, or FIRST_CODE..LAST_CODE for its values from low to high), with its
+colour table, and is stretched to the X-ray's own aspect as the network's
+square was squashed from it.
 
 No Streamlit here. What the server must redo, the window and invert, the
 reader's ViewerChoice holds; the PDF reads it too.
@@ -115,26 +116,24 @@ def layer_codes(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.where(np.isnan(values), NOTHING, codes).astype(np.uint8)
 
 
-def code_values(codes: np.ndarray, low: float, high: float) -> np.ndarray:
-    """The values that codes stand for, NaN for NOTHING: what viewer.js computes to colour and read them out."""
-    values = low + (codes.astype(np.float64) - FIRST_CODE) / (LAST_CODE - FIRST_CODE) * (high - low)
-    return np.where(codes == NOTHING, np.nan, values)
-
-
 def _layer(layer_id: str, name: str, values: np.ndarray, low: float, high: float, colour_map: str, title: str,
            readout: str, ticks: list[str], *, signed: bool = False, thresholded: bool = False,
            smooth: bool = False) -> dict:
     return {
-        "id": layer_id, "name": name, "codes": png_data_uri(layer_codes(values, low, high)), "low": low,
+        "id": layer_id, "name": name, "codes": base64.b64encode(layer_codes(values, low, high).tobytes()).decode(),
+        "low": low,
         "high": high, "lut": colour_table(colour_map), "title": title, "readout": readout, "ticks": ticks,
         "signed": signed, "thresholded": thresholded, "smooth": smooth,
     }
 
 
-def viewer_data(image_uri: str, shape: tuple[int, int], layers: Layers, image_id: str) -> dict:
+def viewer_data(
+    image_uri: str, shape: tuple[int, int], layers: Layers, image_id: str, keys: dict[str, str], how_to_use: str
+) -> dict:
     """What the browser component draws: the X-ray (plain on the left, under the layers on the right) and the
     layers, each with its colour table and colour bar in the page's units. JSON-ready; every string is shown as
-    text. `image_id` keeps the reader's view and layer switches while the same image is redrawn in another window.
+    text. `image_id` keeps the reader's view and layer switches while the same image is redrawn in another window;
+    `keys` are the page's keys to fit the view and switch all layers (lower case).
     """
     name = CLASS_NAMES[layers.label]
     limit = layers.lime_limit
@@ -148,6 +147,7 @@ def viewer_data(image_uri: str, shape: tuple[int, int], layers: Layers, image_id
         "height": int(shape[0]),
         "width": int(shape[1]),
         "grid": int(layers.grad_cam.shape[0]),
+        "codes": {"nothing": NOTHING, "first": FIRST_CODE, "last": LAST_CODE},
         "titles": ["X-ray", f"With the evidence for {name}"],
         "layers": [
             _layer("lime_for", f"LIME: regions for {name}", layers.lime_for, -limit, limit, **lime),
@@ -158,4 +158,6 @@ def viewer_data(image_uri: str, shape: tuple[int, int], layers: Layers, image_id
         ],
         "opacity": DEFAULT_OPACITY,
         "threshold": DEFAULT_THRESHOLD,
+        "keys": keys,
+        "help": how_to_use,
     }

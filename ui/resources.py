@@ -92,7 +92,7 @@ def _model_loading(directory: str) -> ModelLoading:
 
 
 def start_loading_model() -> None:
-    """Begin loading the model once the page has drawn, and return at once."""
+    """Begin loading the model LOAD_DELAY_SECONDS from now (sooner if a call needs it), and return at once."""
     _model_loading(str(artifacts_dir()))
 
 

@@ -140,15 +140,13 @@ def test_zoom_links_panels_layers_switch_in_the_browser_and_a_window_changes_onl
     assert page.evaluate("window.scriptRuns") == 0, "layers, opacity and threshold asked nothing of the server"
     assert same_view(visible(page), zoomed), "and kept the zoom"
 
-    viewer.locator(".xv-readout").click()  # focus on the page, not in a widget
-    page.keyboard.press(SWITCH_LAYERS.lower())
+    page.keyboard.press(SWITCH_LAYERS.lower())  # with the focus still on the viewer's own slider
     assert layers_on(page) == LAYERS
     assert all(drawn(page, layer)[0] > 0 for layer in LAYERS)
     page.keyboard.press(FIT_VIEW.lower())
     assert same_view(visible(page), full), "fit shows the whole X-ray again"
     viewer.locator("input[type=range]").first.fill(str(DEFAULT_OPACITY))
     viewer.locator("input[type=range]").nth(1).fill(str(DEFAULT_THRESHOLD))
-    viewer.locator(".xv-readout").click()
     box = viewer.locator(".xv-port").nth(1).bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     readout = viewer.locator(".xv-readout").inner_text()
@@ -156,5 +154,11 @@ def test_zoom_links_panels_layers_switch_in_the_browser_and_a_window_changes_onl
     screenshot(page, ARTIFACTS / "viewer.png", height=1100, from_heading="Why")
     page.keyboard.press(SWITCH_LAYERS.lower())
     assert layers_on(page) == []
+    note = page.get_by_role("textbox", name="Note (optional)")
+    note.fill("")
+    note.press(FIT_VIEW.lower())
+    note.press(SWITCH_LAYERS.lower())
+    assert note.input_value() == f"{FIT_VIEW.lower()}{SWITCH_LAYERS.lower()}" and layers_on(page) == [], \
+        "typing in a text box leaves the viewer alone"
     assert page.evaluate("window.scriptRuns") == 0
     page.context.close()

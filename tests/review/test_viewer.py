@@ -23,7 +23,6 @@ from review.viewer import (
     LAST_CODE,
     NOTHING,
     ViewerChoice,
-    code_values,
     colour_table,
     explanation_layers,
     png_data_uri,
@@ -44,14 +43,23 @@ def case(classifier, val_images):
     return explanation, grad_cam(classifier.network, model_input, 1)
 
 
-def data_of(case, label: int = 1, count: int = 5) -> dict:
+KEYS = {"fit": "f", "layers": "o"}
+
+
+def data_of(case, label: int = 1, count: int = 5, image: str = "data:image/png;base64,AAAA") -> dict:
     explanation, cam = case
-    return viewer_data("data:image/png;base64,AAAA", SHAPE, explanation_layers(explanation, cam, label, count), DIGEST)
+    return viewer_data(image, SHAPE, explanation_layers(explanation, cam, label, count), DIGEST, KEYS, "how to")
 
 
-def codes_of(layer: dict) -> np.ndarray:
-    return cv2.imdecode(np.frombuffer(base64.b64decode(layer["codes"].split(",", 1)[1]), np.uint8),
-                        cv2.IMREAD_UNCHANGED)
+def codes_of(data: dict, layer: dict) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(layer["codes"]), np.uint8).reshape(data["grid"], data["grid"])
+
+
+def values_of(data: dict, layer: dict) -> np.ndarray:
+    """What viewer.js reads from a layer's codes, NaN where nothing is drawn."""
+    codes, scale = codes_of(data, layer).astype(float), data["codes"]
+    share = (codes - scale["first"]) / (scale["last"] - scale["first"])
+    return np.where(codes == scale["nothing"], np.nan, layer["low"] + share * (layer["high"] - layer["low"]))
 
 
 def test_layers_hold_the_strongest_regions_of_each_sign_and_nothing_else(case):
@@ -68,28 +76,30 @@ def test_layers_hold_the_strongest_regions_of_each_sign_and_nothing_else(case):
 
 def test_the_image_goes_once_and_every_layer_starts_off_in_the_pages_order(case):
     xray = "data:image/png;base64," + "X" * 4000
-    data = viewer_data(xray, SHAPE, explanation_layers(*case, 1, 5), DIGEST)
+    data = data_of(case, image=xray)
     assert data["image"] == xray
     assert (data["height"], data["width"]) == SHAPE
     assert [layer["id"] for layer in data["layers"]] == ["lime_for", "lime_against", "grad_cam"]
     assert data["titles"] == ["X-ray", "With the evidence for PNEUMONIA"]
     assert (data["opacity"], data["threshold"]) == (DEFAULT_OPACITY, DEFAULT_THRESHOLD)
     assert data["id"] == DIGEST, "the browser keeps the view and layer switches per image"
+    assert (data["keys"], data["help"]) == (KEYS, "how to")
     assert json.dumps(data).count(xray) == 1, "the X-ray is sent once, not once per panel or layer"
     json.dumps(data)  # all of it goes to the browser as JSON
 
 
-def test_layer_codes_keep_nothing_apart_and_values_within_a_code(case):
+def test_layer_codes_keep_nothing_apart_and_values_within_half_a_code(case):
     explanation, cam = case
     layers = explanation_layers(explanation, cam, 1, 3)
-    for layer, values in zip(data_of(case, count=3)["layers"], (layers.lime_for, layers.lime_against, layers.grad_cam)):
-        codes = codes_of(layer)
-        assert codes.shape == values.shape and codes.dtype == np.uint8
+    data = data_of(case, count=3)
+    assert data["codes"] == {"nothing": NOTHING, "first": FIRST_CODE, "last": LAST_CODE}
+    for layer, values in zip(data["layers"], (layers.lime_for, layers.lime_against, layers.grad_cam)):
+        codes = codes_of(data, layer)
+        assert codes.shape == values.shape
         np.testing.assert_array_equal(codes == NOTHING, np.isnan(values))
-        back = code_values(codes, layer["low"], layer["high"])
         step = (layer["high"] - layer["low"]) / (LAST_CODE - FIRST_CODE)
         drawn = ~np.isnan(values)
-        assert np.max(np.abs(back[drawn] - values[drawn])) <= step / 2 + 1e-6
+        assert np.max(np.abs(values_of(data, layer)[drawn] - values[drawn])) <= step / 2 + 1e-6
 
 
 def test_colours_and_legends_are_the_pages_own(case):

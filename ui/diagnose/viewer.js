@@ -5,19 +5,16 @@
 
 const ZOOM_PER_WHEEL_PIXEL = 0.0015;
 const MAX_PIXEL_SCALE = 40; // at most 40 screen pixels per image pixel
+const MIN_FIT_SHARE = 0.5; // zoomed out to at most half the fitted size
+const REMEMBERED_IMAGES = 50;
 const VIEWS = new Map(); // per image (data.id): the view and the reader's layer settings, kept across redraws
+const KEYS_TYPED_IN = new Set(["text", "search", "email", "number", "password", "tel", "url", "date", "time"]);
 
 function element(tag, className, text) {
     const made = document.createElement(tag);
     if (className) made.className = className;
     if (text !== undefined) made.textContent = text;
     return made;
-}
-
-function decoded(uri) {
-    const image = new Image();
-    image.src = uri;
-    return image.decode().then(() => image);
 }
 
 function settingsFor(data) {
@@ -28,6 +25,7 @@ function settingsFor(data) {
             opacity: data.opacity,
             threshold: data.threshold,
         });
+        if (VIEWS.size > REMEMBERED_IMAGES) VIEWS.delete(VIEWS.keys().next().value); // the oldest image
     }
     return VIEWS.get(data.id);
 }
@@ -58,6 +56,7 @@ function build(parent) {
     const sliders = element("div", "xv-sliders");
     const opacity = slider(sliders, "Layer opacity", 0, 1, 0.05);
     const threshold = slider(sliders, "Grad-CAM drawn from", 0, 0.95, 0.05);
+    threshold.input.title = "Grad-CAM's relative response below this is left clear, as reading-room viewers draw heat maps.";
     const buttons = element("div", "xv-buttons");
     const fit = element("button", "xv-button");
     const all = element("button", "xv-button");
@@ -67,7 +66,7 @@ function build(parent) {
     root.append(panels, readout, controls, help);
     parent.append(root);
     return { root, panels: [plain, explained], plain, explained, readout, legend, opacity, threshold, fit, all, help,
-             layers: new Map(), data: null, settings: null };
+             layers: new Map(), layersSent: null, data: null, settings: null, imageWanted: null, imageLoad: null };
 }
 
 function slider(parent, label, min, max, step) {
@@ -82,34 +81,30 @@ function slider(parent, label, min, max, step) {
 }
 
 // The view: image pixel (x, y) shows at port pixel (tx + s x, ty + s y), the same in both panels.
-function fitted(viewer) {
-    const { width, height } = viewer.data;
+function fitScale(viewer) {
     const port = viewer.plain.port.getBoundingClientRect();
-    const scale = Math.min(port.width / width, port.height / height);
-    return { s: scale, tx: (port.width - scale * width) / 2, ty: (port.height - scale * height) / 2, fit: scale,
-             fitted: true };
-}
-
-function applyView(viewer) {
-    const view = viewer.settings.view;
-    for (const panel of viewer.panels) {
-        panel.stage.style.transform = `translate(${view.tx}px, ${view.ty}px) scale(${view.s})`;
-    }
-    const port = viewer.plain.port.getBoundingClientRect();
-    const corner = (px, py) => [(px - view.tx) / view.s, (py - view.ty) / view.s];
-    const [x0, y0] = corner(0, 0);
-    const [x1, y1] = corner(port.width, port.height);
-    viewer.root.dataset.view = [x0, x1, y0, y1].map((v) => v.toFixed(1)).join(",");
+    return Math.min(port.width / viewer.data.width, port.height / viewer.data.height);
 }
 
 function fitView(viewer) {
-    viewer.settings.view = fitted(viewer);
+    const port = viewer.plain.port.getBoundingClientRect();
+    const s = fitScale(viewer);
+    viewer.settings.view = {
+        s, tx: (port.width - s * viewer.data.width) / 2, ty: (port.height - s * viewer.data.height) / 2, fitted: true,
+    };
     applyView(viewer);
 }
 
+function applyView(viewer) {
+    const { view } = viewer.settings;
+    for (const panel of viewer.panels) {
+        panel.stage.style.transform = `translate(${view.tx}px, ${view.ty}px) scale(${view.s})`;
+    }
+}
+
 function zoomAt(viewer, px, py, factor) {
-    const view = viewer.settings.view;
-    const scale = Math.min(Math.max(view.s * factor, view.fit * 0.5), MAX_PIXEL_SCALE);
+    const { view } = viewer.settings;
+    const scale = Math.min(Math.max(view.s * factor, fitScale(viewer) * MIN_FIT_SHARE), MAX_PIXEL_SCALE);
     const applied = scale / view.s;
     view.tx = px - (px - view.tx) * applied;
     view.ty = py - (py - view.ty) * applied;
@@ -118,30 +113,36 @@ function zoomAt(viewer, px, py, factor) {
     applyView(viewer);
 }
 
+// True while the reader types: in a text box the viewer's keys are letters. Its own checkboxes, sliders and buttons
+// leave the keys to it.
 function typing(event) {
     const target = event.composedPath()[0];
-    return target instanceof HTMLElement
-        && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+    if (!(target instanceof HTMLElement)) return false;
+    if (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT") return true;
+    return target.tagName === "INPUT" && KEYS_TYPED_IN.has(target.type);
 }
 
 function listen(viewer) {
     let drag = null;
+    const viewShown = () => Boolean(viewer.settings?.view);
     for (const panel of viewer.panels) {
         const port = panel.port;
         port.addEventListener("wheel", (event) => {
+            if (!viewShown()) return;
             event.preventDefault();
             const box = port.getBoundingClientRect();
             zoomAt(viewer, event.clientX - box.left, event.clientY - box.top,
                    Math.exp(-event.deltaY * ZOOM_PER_WHEEL_PIXEL));
         }, { passive: false });
         port.addEventListener("pointerdown", (event) => {
-            if (event.button !== 0) return;
+            if (event.button !== 0 || !viewShown()) return;
             port.setPointerCapture(event.pointerId);
             drag = { x: event.clientX, y: event.clientY };
         });
         port.addEventListener("pointermove", (event) => {
+            if (!viewShown()) return;
             if (drag) {
-                const view = viewer.settings.view;
+                const { view } = viewer.settings;
                 view.tx += event.clientX - drag.x;
                 view.ty += event.clientY - drag.y;
                 view.fitted = false;
@@ -154,9 +155,9 @@ function listen(viewer) {
         port.addEventListener("pointerup", release);
         port.addEventListener("pointercancel", release);
         port.addEventListener("pointerleave", () => { viewer.readout.textContent = "\u00a0"; });
-        port.addEventListener("dblclick", () => fitView(viewer));
+        port.addEventListener("dblclick", () => { if (viewShown()) fitView(viewer); });
     }
-    viewer.fit.addEventListener("click", () => fitView(viewer));
+    viewer.fit.addEventListener("click", () => { if (viewShown()) fitView(viewer); });
     viewer.all.addEventListener("click", () => switchAll(viewer));
     viewer.opacity.input.addEventListener("input", () => {
         viewer.settings.opacity = Number(viewer.opacity.input.value);
@@ -164,10 +165,11 @@ function listen(viewer) {
     });
     viewer.threshold.input.addEventListener("input", () => {
         viewer.settings.threshold = Number(viewer.threshold.input.value);
+        colourThresholded(viewer);
         drawLayers(viewer);
     });
     const onKey = (event) => {
-        if (event.repeat || event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+        if (event.repeat || event.ctrlKey || event.metaKey || event.altKey || typing(event) || !viewShown()) return;
         const key = event.key.toLowerCase();
         if (key === viewer.data.keys.fit) fitView(viewer);
         else if (key === viewer.data.keys.layers) switchAll(viewer);
@@ -194,24 +196,38 @@ function switchAll(viewer) {
     drawLayers(viewer);
 }
 
-// Layer values: code 0 is "nothing here"; codes 1..255 span low..high (review/viewer.py encodes them).
-function valueOf(layer, code) {
-    return layer.low + ((code - 1) / 254) * (layer.high - layer.low);
+// A layer's codes (review/viewer.py layer_codes): `nothing`, or first..last for its values from low to high.
+function share(codes, code) {
+    return (code - codes.first) / (codes.last - codes.first);
 }
 
-function colourLayer(viewer, id) {
-    const held = viewer.layers.get(id);
+function valueOf(viewer, layer, code) {
+    return layer.low + share(viewer.data.codes, code) * (layer.high - layer.low);
+}
+
+function colourLayer(viewer, held) {
     const { layer, codes, canvas } = held;
+    const { nothing } = viewer.data.codes;
     const context = canvas.getContext("2d");
     const picture = context.createImageData(canvas.width, canvas.height);
+    const pixels = picture.data;
     const below = layer.thresholded ? viewer.settings.threshold : -Infinity;
+    const last = layer.lut.length - 1;
     for (let i = 0; i < codes.length; i++) {
         const code = codes[i];
-        if (code === 0 || valueOf(layer, code) < below) continue;
-        const colour = layer.lut[Math.round(((code - 1) / 254) * 255)];
-        picture.data.set([colour[0], colour[1], colour[2], 255], 4 * i);
+        if (code === nothing || valueOf(viewer, layer, code) < below) continue;
+        // As matplotlib picks a colour for a value: the floor of its share of the table, the top one at the end.
+        const colour = layer.lut[Math.min(last, Math.floor(share(viewer.data.codes, code) * layer.lut.length))];
+        pixels[4 * i] = colour[0];
+        pixels[4 * i + 1] = colour[1];
+        pixels[4 * i + 2] = colour[2];
+        pixels[4 * i + 3] = 255;
     }
     context.putImageData(picture, 0, 0);
+}
+
+function colourThresholded(viewer) {
+    for (const held of viewer.layers.values()) if (held.layer.thresholded) colourLayer(viewer, held);
 }
 
 function drawLayers(viewer) {
@@ -221,8 +237,7 @@ function drawLayers(viewer) {
     viewer.threshold.input.value = settings.threshold;
     viewer.threshold.value.textContent = settings.threshold.toFixed(2);
     for (const [id, held] of viewer.layers) {
-        if (held.layer.thresholded) colourLayer(viewer, id);
-        held.canvas.style.opacity = settings.on[id] ? settings.opacity : 0;
+        held.canvas.style.opacity = settings.opacity;
         held.canvas.hidden = !settings.on[id];
         held.toggle.checked = settings.on[id];
     }
@@ -230,7 +245,7 @@ function drawLayers(viewer) {
 }
 
 function showValues(viewer, port, event) {
-    const view = viewer.settings.view;
+    const { view } = viewer.settings;
     const { width, height, grid } = viewer.data;
     const box = port.getBoundingClientRect();
     const x = (event.clientX - box.left - view.tx) / view.s;
@@ -243,11 +258,11 @@ function showValues(viewer, port, event) {
     const parts = [];
     for (const { layer, codes } of viewer.layers.values()) {
         if (!viewer.settings.on[layer.id]) continue;
-        if (codes[cell] === 0) {
+        if (codes[cell] === viewer.data.codes.nothing) {
             parts.push(`${layer.readout}: not drawn here`);
             continue;
         }
-        const value = valueOf(layer, codes[cell]);
+        const value = valueOf(viewer, layer, codes[cell]);
         const shown = (layer.signed && value >= 0 ? "+" : "") + value.toFixed(2);
         const below = layer.thresholded && value < viewer.settings.threshold ? " (below the threshold)" : "";
         parts.push(`${layer.readout}: ${shown}${below}`);
@@ -258,8 +273,9 @@ function showValues(viewer, port, event) {
 
 function colourBar(layer) {
     const bar = element("div", "xv-bar");
-    const stops = [0, 32, 64, 96, 128, 160, 192, 224, 255].map(
-        (i) => `rgb(${layer.lut[i].join(",")}) ${((100 * i) / 255).toFixed(1)}%`);
+    const last = layer.lut.length - 1;
+    const stops = [0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1].map(
+        (at) => `rgb(${layer.lut[Math.round(at * last)].join(",")}) ${(100 * at).toFixed(1)}%`);
     const ramp = element("div", "xv-ramp");
     ramp.style.background = `linear-gradient(to right, ${stops.join(", ")})`;
     const ticks = element("div", "xv-ticks");
@@ -268,25 +284,17 @@ function colourBar(layer) {
     return bar;
 }
 
-async function loadLayers(viewer, data) {
-    viewer.legend.replaceChildren();
-    for (const held of viewer.layers.values()) held.canvas.remove();
-    viewer.layers.clear();
-    const images = await Promise.all(data.layers.map((layer) => decoded(layer.codes)));
-    data.layers.forEach((layer, index) => {
+// The layers as sent: raw codes (base64), so no browser's canvas noise can touch them; all built before any is shown.
+function buildLayers(viewer, data) {
+    const layers = new Map();
+    const entries = data.layers.map((layer) => {
         const canvas = element("canvas", "xv-layer");
         canvas.width = data.grid;
         canvas.height = data.grid;
+        canvas.hidden = true;
         canvas.dataset.layer = layer.id;
         canvas.classList.toggle("xv-blocky", !layer.smooth);
-        const reader = element("canvas").getContext("2d", { willReadFrequently: true });
-        reader.canvas.width = data.grid;
-        reader.canvas.height = data.grid;
-        reader.drawImage(images[index], 0, 0);
-        const rgba = reader.getImageData(0, 0, data.grid, data.grid).data;
-        const codes = new Uint8Array(data.grid * data.grid);
-        for (let i = 0; i < codes.length; i++) codes[i] = rgba[4 * i];
-        viewer.explained.stage.append(canvas);
+        const codes = Uint8Array.from(atob(layer.codes), (character) => character.charCodeAt(0));
         const entry = element("div", "xv-entry");
         const label = element("label", "xv-toggle");
         const toggle = element("input");
@@ -298,10 +306,28 @@ async function loadLayers(viewer, data) {
         });
         label.append(toggle, element("span", "", layer.name));
         entry.append(label, colourBar(layer));
-        viewer.legend.append(entry);
-        viewer.layers.set(layer.id, { layer, codes, canvas, toggle });
-        if (!layer.thresholded) colourLayer(viewer, layer.id);
+        const held = { layer, codes, canvas, toggle };
+        layers.set(layer.id, held);
+        colourLayer(viewer, held);
+        return entry;
     });
+    for (const held of viewer.layers.values()) held.canvas.remove();
+    viewer.explained.stage.append(...[...layers.values()].map((held) => held.canvas));
+    viewer.legend.replaceChildren(...entries);
+    viewer.layers = layers;
+}
+
+// The X-ray in the window asked for last; an older one that decodes later is never shown over it.
+function loadImage(viewer, uri) {
+    if (viewer.imageWanted === uri) return viewer.imageLoad;
+    viewer.imageWanted = uri;
+    const image = new Image();
+    image.src = uri;
+    viewer.imageLoad = image.decode().then(() => {
+        if (viewer.imageWanted !== uri) return;
+        for (const panel of viewer.panels) panel.xray.src = uri;
+    });
+    return viewer.imageLoad;
 }
 
 const VIEWERS = new WeakMap(); // per mount point: the viewer built there
@@ -314,10 +340,10 @@ export default function render({ data, parentElement }) {
         const stopListening = listen(viewer);
         viewer.cleanup = () => {
             stopListening();
+            viewer.root.remove();
             VIEWERS.delete(parentElement);
         };
     }
-    const previous = viewer.data;
     viewer.data = data;
     viewer.settings = settingsFor(data);
     viewer.root.dataset.ready = "";
@@ -331,21 +357,20 @@ export default function render({ data, parentElement }) {
         panel.stage.style.width = `${data.width}px`;
         panel.stage.style.height = `${data.height}px`;
     }
-    const sameImage = previous && previous.image === data.image;
-    const sameLayers = previous && JSON.stringify(previous.layers) === JSON.stringify(data.layers);
-    const work = [];
-    if (!sameImage) {
-        work.push(decoded(data.image).then(() => {
-            for (const panel of viewer.panels) panel.xray.src = data.image;
-        }));
+    const layersSent = JSON.stringify(data.layers);
+    if (viewer.layersSent !== layersSent) {
+        buildLayers(viewer, data);
+        viewer.layersSent = layersSent;
     }
-    if (!sameLayers) work.push(loadLayers(viewer, data));
-    Promise.all(work).then(() => {
+    drawLayers(viewer);
+    loadImage(viewer, data.image).then(() => {
         if (viewer.data !== data) return; // a newer render took over
-        if (!viewer.settings.view) viewer.settings.view = fitted(viewer);
-        applyView(viewer);
-        drawLayers(viewer);
+        if (viewer.settings.view) applyView(viewer);
+        else fitView(viewer);
         viewer.root.dataset.ready = data.id;
+    }).catch((error) => {
+        viewer.readout.textContent = "This browser could not draw the X-ray; reload the page to try again.";
+        console.error("X-ray viewer:", error);
     });
     return viewer.cleanup; // Streamlit keeps the last one returned and calls it when the viewer leaves the page
 }

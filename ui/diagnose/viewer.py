@@ -77,7 +77,6 @@ def viewer_panel(assessment: Assessment, layers: Layers) -> None:
     choice = viewer_choice(digest)
     _window_controls(grey, choice, digest)
     pixels, uri = _image_uri(digest, grey, choice)
-    data = viewer_data(uri, pixels.shape, layers, digest)
-    data["keys"] = {"fit": FIT_VIEW.lower(), "layers": SWITCH_LAYERS.lower()}
-    data["help"] = HOW_TO_USE
+    keys = {"fit": FIT_VIEW.lower(), "layers": SWITCH_LAYERS.lower()}
+    data = viewer_data(uri, pixels.shape, layers, digest, keys, HOW_TO_USE)
     XRAY_VIEWER(data=data, key=state.for_image(state.VIEWER, digest))
