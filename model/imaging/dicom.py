@@ -1,8 +1,9 @@
 """Decode a single-frame DICOM radiograph to 8-bit grey levels, as a reader's viewer would show it.
 
 The modality LUT and the first usable VOI mapping are applied, MONOCHROME1 is
-inverted so bone is bright, and what real PACS files get wrong (empty VOI
-LUTs, zero-width windows, no file header) is worked around with a note.
+inverted so bone is bright, and what real PACS files get wrong (empty VOI or
+Modality LUTs, zero-width windows, no file header, 12-bit JPEG whose scan
+header a strict decoder refuses) is worked around with a note.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import functools
 import io
 
 import cv2
+import gdcm
 import libjpeg
 import numpy as np
 import openjpeg
@@ -19,10 +21,12 @@ from pydicom.encaps import get_frame
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_dataset, read_preamble
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing, get_decoder
+from pydicom.pixels.utils import _get_jpg_parameters  # no public equivalent in pydicom 3
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     JPEG2000TransferSyntaxes,
+    JPEGExtended12Bit,
     JPEGLSTransferSyntaxes,
     JPEGTransferSyntaxes,
 )
@@ -127,6 +131,15 @@ def _read_dataset(data: bytes, name: str) -> pydicom.Dataset:
     return pydicom.dcmread(io.BytesIO(data), force=True)
 
 
+def _jpeg_extended_frame_header(frame: bytes) -> dict[str, int]:
+    """The size of a JPEG Extended frame whose scan header libjpeg refuses (GDCM decodes it), from pydicom's own
+    JPEG header parser, in libjpeg's names; empty when even that cannot read it."""
+    header = _get_jpg_parameters(frame)
+    if not {"height", "width", "components"} <= header.keys():
+        return {}
+    return {"rows": header["height"], "columns": header["width"], "nr_components": header["components"]}
+
+
 def _check_compressed_frame(dataset: pydicom.Dataset, name: str) -> None:
     """A compressed frame's own size must be the header's: decoders allocate what the frame declares.
 
@@ -142,12 +155,16 @@ def _check_compressed_frame(dataset: pydicom.Dataset, name: str) -> None:
         read_parameters, components_key = libjpeg.get_parameters, "nr_components"
     else:
         return  # RLE decodes into a buffer of the header's size; native data is the buffer itself
+    frame = get_frame(dataset.PixelData, 0, number_of_frames=1)
     try:
-        parameters = read_parameters(get_frame(dataset.PixelData, 0, number_of_frames=1))
+        parameters = read_parameters(frame)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:
-        raise ImageInputError(
-            f"{file_label(name)} is a damaged DICOM file: its compressed image cannot be read.", str(error)
-        ) from error
+        parameters = _jpeg_extended_frame_header(frame) if syntax == JPEGExtended12Bit else {}
+        if not parameters:
+            raise ImageInputError(
+                f"{file_label(name)} is a damaged DICOM file: its compressed image cannot be read.", str(error)
+            ) from error
+        components_key = "nr_components"
     width, height = int(parameters["columns"]), int(parameters["rows"])
     check_size(width, height, name)
     components, samples = int(parameters[components_key]), int(dataset.get("SamplesPerPixel", 1) or 1)
@@ -157,6 +174,73 @@ def _check_compressed_frame(dataset: pydicom.Dataset, name: str) -> None:
             f"image of {samples} sample(s) per pixel, but its compressed image is {width}x{height} pixels of "
             f"{components}."
         )
+
+
+def _jpeg_extended_with_gdcm(dataset: pydicom.Dataset) -> np.ndarray:
+    """A 12-bit JPEG Extended (Process 2 and 4) frame, decoded by GDCM's IJG library.
+
+    libjpeg (pylibjpeg's) refuses frames whose scan header gives a spectral
+    selection other than 0-63 (error -1038), which some encoders write in
+    sequential JPEG; IJG reads past it. pydicom will not hand 12-bit frames
+    to GDCM, so the frame goes to GDCM here, in memory, as pydicom would.
+    """
+    if int(dataset.get("SamplesPerPixel", 1) or 1) != 1:
+        raise NotImplementedError("only grey 12-bit JPEG Extended is decoded through GDCM")
+    fragment = gdcm.Fragment()
+    fragment.SetByteStringValue(get_frame(dataset.PixelData, 0, number_of_frames=1))
+    fragments = gdcm.SequenceOfFragments.New()
+    fragments.AddFragment(fragment)
+    element = gdcm.DataElement(gdcm.Tag(0x7FE0, 0x0010))
+    element.SetValue(fragments.__ref__())
+    rows, columns = int(dataset.Rows), int(dataset.Columns)
+    image = gdcm.Image()
+    image.SetNumberOfDimensions(2)
+    image.SetDimensions((columns, rows, 1))
+    image.SetDataElement(element)
+    image.SetPhotometricInterpretation(gdcm.PhotometricInterpretation(gdcm.PhotometricInterpretation.MONOCHROME2))
+    image.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGExtendedProcess2_4))
+    bits, signed = int(dataset.BitsStored), int(dataset.get("PixelRepresentation", 0) or 0)
+    image.SetPixelFormat(gdcm.PixelFormat(1, 16, bits, bits - 1, signed))
+    frame = image.GetBuffer().encode("utf-8", "surrogateescape")
+    if len(frame) != rows * columns * 2:
+        raise RuntimeError(f"GDCM decoded {len(frame)} bytes for a {columns}x{rows} 16-bit frame")
+    return np.frombuffer(frame, dtype="<i2" if signed else "<u2").reshape(rows, columns)
+
+
+def _stored_values(dataset: pydicom.Dataset, notes: list[str]) -> np.ndarray:
+    """The frame's stored values, through pydicom's pixel-data plugins or, for 12-bit JPEG they refuse, GDCM."""
+    try:
+        return dataset.pixel_array
+    except (NotImplementedError, RuntimeError):
+        if dataset.file_meta.TransferSyntaxUID != JPEGExtended12Bit or int(dataset.get("BitsStored") or 8) <= 8:
+            raise
+        values = _jpeg_extended_with_gdcm(dataset)
+        notes.append("12-bit JPEG that the usual decoder refuses (a non-standard scan header): decoded with GDCM.")
+        return values
+
+
+def _modality_values(raw: np.ndarray, dataset: pydicom.Dataset, name: str, notes: list[str]) -> np.ndarray:
+    """Stored values to modality values, past a Modality LUT Sequence that holds no usable table (LEADTOOLS writes
+    one): then the rescale slope and intercept, or the stored values, as if the sequence were absent."""
+    try:
+        return apply_modality_lut(raw, dataset)
+    except (TypeError, AttributeError, ValueError, IndexError, KeyError) as error:
+        if "ModalityLUTSequence" not in dataset:
+            raise ImageInputError(
+                f"{file_label(name)} is a damaged DICOM file: its rescale values cannot be applied.", str(error)
+            ) from error
+    without_lut = pydicom.Dataset(dataset)
+    del without_lut.ModalityLUTSequence
+    rescaled = "RescaleSlope" in dataset or "RescaleIntercept" in dataset
+    notes.append("The file's Modality LUT is empty or incomplete; "
+                 + ("its rescale slope and intercept were used instead." if rescaled else "its stored values were used."))
+    try:
+        return apply_modality_lut(raw, without_lut)
+    except (TypeError, AttributeError, ValueError, IndexError, KeyError) as error:
+        raise ImageInputError(
+            f"{file_label(name)} is a damaged DICOM file: neither its Modality LUT nor its rescale values can be "
+            "applied.", str(error)
+        ) from error
 
 
 def decode_dicom(data: bytes, name: str) -> DecodedImage:
@@ -197,7 +281,7 @@ def decode_dicom(data: bytes, name: str) -> DecodedImage:
         )
     _check_compressed_frame(dataset, name)
     try:
-        raw = dataset.pixel_array
+        raw = _stored_values(dataset, notes)
     except (NotImplementedError, RuntimeError) as error:
         syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
         described = f"{syntax.name} ({syntax})" if syntax is not None else "its transfer syntax"
@@ -222,7 +306,7 @@ def decode_dicom(data: bytes, name: str) -> DecodedImage:
         raw = cv2.cvtColor(to_uint8(raw[..., :3]), cv2.COLOR_RGB2GRAY)
         notes.append(f"Colour DICOM ({photometric}) converted to grayscale.")
         return DecodedImage(raw, DICOM.name, notes, metadata)
-    values = apply_modality_lut(raw, dataset)
+    values = _modality_values(raw, dataset, name, notes)
     mapped, used = _apply_first_valid_voi(values, dataset, notes)
     pixels = to_uint8(mapped)
     monochrome1 = photometric == "MONOCHROME1"

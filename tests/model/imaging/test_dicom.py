@@ -95,7 +95,7 @@ def test_files_written_by_other_toolkits_decode_with_the_pinned_plugins(name, sy
     path = Path(get_testdata_file(name))
     dataset = pydicom.dcmread(path)
     assert dataset.file_meta.TransferSyntaxUID.name == syntax_name
-    # The runtime plugins alone (GDCM is only a test tool here) decode it.
+    # pylibjpeg's plugins alone decode it (GDCM is only for 12-bit JPEG they refuse).
     assert dataset.pixel_array_options(decoding_plugin="pylibjpeg") is None
     assert dataset.pixel_array.size == dataset.Rows * dataset.Columns * dataset.SamplesPerPixel
     decoded = decode_image(path.read_bytes(), name)
@@ -119,6 +119,37 @@ def test_an_empty_voi_lut_sequence_falls_back_to_the_window():
     decoded = decode_image(empty, "empty_lut.dcm")
     np.testing.assert_array_equal(decoded.pixels, windowed.pixels)
     assert any("window applied" in note and "empty VOI LUT" in note for note in decoded.notes)
+
+
+def test_an_empty_modality_lut_falls_back_to_the_rescale():
+    """LEADTOOLS writes a Modality LUT Sequence whose item holds no table; pydicom then raised a TypeError."""
+    raw = gradient().astype(np.uint16) * 16
+    header = {"RescaleSlope": 2, "RescaleIntercept": -100, "WindowCenter": 3000, "WindowWidth": 6000}
+    rescaled = decode_image(dicom_bytes(raw, **header), "rescaled.dcm")
+    no_table = Dataset()
+    no_table.add_new(0x00283002, "US", None)  # LUT Descriptor, empty
+    no_table.add_new(0x00283006, "US", None)  # LUT Data, empty
+    no_table.ModalityLUTType = ""
+    decoded = decode_image(dicom_bytes(raw, ModalityLUTSequence=[no_table], **header), "leadtools.dcm")
+    np.testing.assert_array_equal(decoded.pixels, rescaled.pixels)
+    np.testing.assert_array_equal(decoded.grey.values, rescaled.grey.values)
+    assert any("Modality LUT is empty" in note and "rescale slope" in note for note in decoded.notes)
+    stored = decode_image(dicom_bytes(raw, ModalityLUTSequence=[no_table]), "no_rescale.dcm")
+    np.testing.assert_array_equal(stored.grey.values, raw)
+    assert any("stored values were used" in note for note in stored.notes)
+
+
+def test_12_bit_jpeg_that_libjpeg_refuses_decodes_with_gdcm():
+    """pydicom's JPEG-lossy.dcm: 12-bit JPEG Extended with a scan header libjpeg rejects (error -1038)."""
+    refused = Path(get_testdata_file("JPEG-lossy.dcm"))
+    with pytest.raises(RuntimeError, match="-1038"):
+        pydicom.dcmread(refused).pixel_array  # noqa: B018 - reading it is the failure shown
+    decoded = decode_image(refused.read_bytes(), refused.name)
+    assert any("decoded with GDCM" in note for note in decoded.notes)
+    # The same scan, in a file whose header libjpeg reads: within one 12-bit value (rounding in the inverse DCT).
+    same = decode_image(Path(get_testdata_file("JPGExtended.dcm")).read_bytes(), "same.dcm")
+    assert decoded.grey.values.shape == same.grey.values.shape
+    assert np.abs(decoded.grey.values - same.grey.values).max() <= 1
 
 
 def test_a_zero_window_width_is_skipped_for_the_next_window():
