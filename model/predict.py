@@ -23,7 +23,7 @@ from model.inference import Classifier, load_classifier
 from model.paths import DEFAULT_ARTIFACTS_DIR
 from model.trust.ood import OodModel, load_ood
 from model.trust.view_checks import Probe, load_view_checks
-from review.triage import assess_files
+from review.triage import Assessment, assess_files
 
 FIELDS = ("file", "label", "probability_pneumonia", "threshold", "flags", "reasons", "error")
 
@@ -41,24 +41,44 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 def csv_row(path: Path, classifier: Classifier, ood: OodModel | None, probes: list[Probe]) -> dict:
     """One file's line: the call and every trust signal the page would show, or why it could not be read."""
-    row = dict.fromkeys(FIELDS, "") | {"file": str(path), "threshold": classifier.threshold}
     try:
         data = path.read_bytes()
     except OSError as error:
+        row = dict.fromkeys(FIELDS, "") | {"file": str(path), "threshold": classifier.threshold}
         row["error"] = f"'{path.name}' cannot be read ({error.strerror})."
         return row
     [assessment] = assess_files(classifier, [(path.name, data)], ood, probes)
+    return assessment_row(assessment) | {"file": str(path)}
+
+
+def assessment_row(assessment: Assessment) -> dict:
+    """An assessment as a CSV line: what the page says of it, in the columns FIELDS names."""
+    row = dict.fromkeys(FIELDS, "") | {"file": assessment.name, "threshold": assessment.threshold}
     if not assessment.ok:
         row["error"] = assessment.error
         return row
     signals = assessment.trust_signals
-    row |= {
+    return row | {
         "label": assessment.label_name,
         "probability_pneumonia": f"{assessment.probability:.4f}",
         "flags": ";".join(signal.code for signal in signals),
         "reasons": " | ".join(signal.reason for signal in signals),
     }
-    return row
+
+
+def trust_checks(model_dir: Path) -> tuple[OodModel | None, list[Probe]]:
+    """The model's out-of-distribution detector and view probes, each left out with a note when it is missing."""
+    try:
+        ood = load_ood(model_dir)
+    except (FileNotFoundError, ValueError) as error:
+        ood = None
+        print(f"note: no out-of-distribution check, so no unlike-training flag ({error})", file=sys.stderr)
+    try:
+        probes = load_view_checks(model_dir)
+    except (FileNotFoundError, ValueError) as error:
+        probes = []
+        print(f"note: no image-only lateral and adult checks ({error})", file=sys.stderr)
+    return ood, probes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,16 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no image files found", file=sys.stderr)
         return 2
     classifier = load_classifier(args.model)
-    try:
-        ood = load_ood(args.model)
-    except (FileNotFoundError, ValueError) as error:
-        ood = None
-        print(f"note: no out-of-distribution check, so no unlike-training flag ({error})", file=sys.stderr)
-    try:
-        probes = load_view_checks(args.model)
-    except (FileNotFoundError, ValueError) as error:
-        probes = []
-        print(f"note: no image-only lateral and adult checks ({error})", file=sys.stderr)
+    ood, probes = trust_checks(args.model)
     rows: list[dict] = []
     progress = keras.utils.Progbar(len(files), unit_name="image")
     for done, path in enumerate(files, start=1):

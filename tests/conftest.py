@@ -5,15 +5,21 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 from PIL import Image
+from pydicom.data import get_testdata_file
+from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless
 
 from model.inference import Classifier, load_classifier
 from model.paths import ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR, PROJECT_ROOT
-from tests.services import PostgresServer, postgres_server
+from tests.services import OrthancServer, PostgresServer, orthanc_server, postgres_server
+
+if TYPE_CHECKING:
+    from tests.inputs import PacsStudy
 
 DATA_ROOT = PROJECT_ROOT.parent / "shared" / "data" / "chest_xray"
 VAL_DIR = DATA_ROOT / "val"
@@ -44,6 +50,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def postgres() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the whole run; each test makes its own database on it."""
     with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pacs_studies(val_images) -> dict[str, tuple[PacsStudy, str, Path]]:
+    """The made-up studies the test PACS holds, by accession: the study, its transfer syntax and its X-ray."""
+    from tests.inputs import PacsStudy  # tests.inputs imports this module
+
+    return {
+        "ACC-1001": (PacsStudy("PID-1", "Doe^Jane", "ACC-1001", "20261101"), ExplicitVRLittleEndian, val_images[0][0]),
+        "ACC-1002": (PacsStudy("PID-2", "Roe^Rick", "ACC-1002", "20261115", modality="DX"), JPEG2000Lossless,
+                     val_images[9][0]),
+        "ACC-1003": (PacsStudy("PID-2", "Roe^Rick", "ACC-1003", "20261120"), RLELossless, val_images[12][0]),
+    }
+
+
+@pytest.fixture(scope="session")
+def pacs(pacs_studies, tmp_path_factory) -> Iterator[OrthancServer]:
+    """One real Orthanc (DICOMweb, authentication on) for the run, holding the chest X-rays of pacs_studies and
+    one CT image, which a search for chest radiographs must not find."""
+    from tests.inputs import pacs_xray
+
+    with orthanc_server(tmp_path_factory.mktemp("orthanc") / "orthanc.log") as server:
+        for study, syntax, path in pacs_studies.values():
+            server.store(pacs_xray(np.asarray(Image.open(path).convert("L")), study, syntax))
+        server.store(Path(get_testdata_file("CT_small.dcm")).read_bytes())
         yield server
 
 

@@ -250,3 +250,55 @@ def zip_bomb(method: int, inflated: int, declared: int | None = 1000, others: di
 
 
 REFERRAL_NOTE = b"Referral: 3-year-old, fever and cough for 4 days. Please review the chest X-ray.\n" * 8
+
+
+@dataclass(frozen=True)
+class PacsStudy:
+    """A made-up patient and study around one `val/` X-ray, as a PACS would hold it."""
+
+    patient_id: str
+    patient_name: str
+    accession: str
+    study_date: str
+    modality: str = "CR"
+    view: str = "PA"
+    age: str = "003Y"
+
+
+def pacs_xray(pixels: np.ndarray, study: PacsStudy, transfer_syntax: str = ExplicitVRLittleEndian) -> bytes:
+    """A CR or DX image of a chest X-ray (8-bit pixels stored as 12-bit values) with the patient, study and
+    equipment modules a PACS expects; compressed with pydicom's own encoders when `transfer_syntax` asks."""
+    storage = {"CR": "1.2.840.10008.5.1.4.1.1.1", "DX": "1.2.840.10008.5.1.4.1.1.1.1"}[study.modality]
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = storage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset = pydicom.Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID, dataset.SOPInstanceUID = storage, meta.MediaStorageSOPInstanceUID
+    dataset.StudyInstanceUID, dataset.SeriesInstanceUID = generate_uid(), generate_uid()
+    dataset.PatientID, dataset.PatientName = study.patient_id, study.patient_name
+    dataset.PatientBirthDate, dataset.PatientSex, dataset.PatientAge = "", "O", study.age
+    dataset.AccessionNumber, dataset.StudyID, dataset.StudyDate, dataset.StudyTime = (
+        study.accession, "1", study.study_date, "101500")
+    dataset.ReferringPhysicianName = ""
+    dataset.SeriesNumber, dataset.InstanceNumber = 1, 1
+    dataset.Modality, dataset.BodyPartExamined, dataset.ViewPosition = study.modality, "CHEST", study.view
+    dataset.Manufacturer = "test"
+    dataset.PatientOrientation = ["L", "F"] if study.view in ("PA", "AP") else ""
+    dataset.ImageType = ["ORIGINAL", "PRIMARY"]
+    if study.modality == "DX":
+        dataset.PresentationIntentType, dataset.ImageLaterality = "FOR PRESENTATION", "U"
+        dataset.PixelIntensityRelationship, dataset.PixelIntensityRelationshipSign = "LOG", 1
+        dataset.RescaleIntercept, dataset.RescaleSlope, dataset.RescaleType = 0, 1, "US"
+        dataset.DetectorType, dataset.BurnedInAnnotation = "SCINTILLATOR", "NO"
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
+    dataset.Rows, dataset.Columns = pixels.shape
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 16, 12, 11, 0
+    dataset.WindowCenter, dataset.WindowWidth = 2048, 4096
+    dataset.PixelData = (pixels.astype(np.uint16) * 16).tobytes()
+    if transfer_syntax != ExplicitVRLittleEndian:
+        dataset.compress(transfer_syntax)
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()

@@ -1,8 +1,11 @@
-"""Real outside systems the tests start themselves on free loopback ports, and stop: PostgreSQL, an OpenID provider.
+"""Real outside systems the tests start themselves on free loopback ports, and stop: PostgreSQL, an OpenID provider,
+a PACS (Orthanc with its DICOMweb plugin).
 
 PostgreSQL comes from Debian's `postgresql` package (.ci/run installs it). initdb and pg_ctl refuse to
 run as root, and CI runs as root, so there they run as the package's `postgres` user. The identity
 provider is `oidc-provider-mock` from PyPI: it signs in whichever predefined user the browser picks.
+Orthanc comes from Debian's `orthanc` and `orthanc-dicomweb` packages, with a throwaway configuration:
+authentication on, storage in a temporary folder, DICOM and HTTP on free ports.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import requests
 import sqlalchemy as sa
 
 from tests.browser import HOST, answers, free_port, running
@@ -135,3 +139,83 @@ def identity_provider(users: Sequence[dict[str, object]], log: Path) -> Iterator
     provider_ready = lambda: answers(f"{issuer}{DISCOVERY_PATH}") is not None  # noqa: E731
     with running(command, log, provider_ready, "the identity provider") as process:
         yield IdentityProvider(issuer, process)
+
+
+ORTHANC = "/usr/sbin/Orthanc"
+ORTHANC_DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+PACS_USER, PACS_PASSWORD = "xray-app", "pacs-secret"
+PACS_AE_TITLE = "ORTHANC"
+APP_AE_TITLE = "XRAYAPP"  # the app's own AE title, which the PACS knows (C-GET and C-MOVE answer it)
+
+
+@dataclass
+class OrthancServer:
+    """A running Orthanc; `url` is its REST root, `dicomweb_url` its DICOMweb root."""
+
+    url: str
+    dicom_port: int
+    folder: Path
+
+    @property
+    def dicomweb_url(self) -> str:
+        return f"{self.url}/dicom-web"
+
+    def store(self, data: bytes) -> str:
+        """Put one DICOM file into the PACS through its REST API (not the app's path); its Orthanc id."""
+        response = requests.post(f"{self.url}/instances", data=data, auth=(PACS_USER, PACS_PASSWORD), timeout=30)
+        response.raise_for_status()
+        return response.json()["ID"]
+
+    def instances(self) -> list[dict]:
+        """Every instance the PACS holds, with its main tags."""
+        auth = (PACS_USER, PACS_PASSWORD)
+        ids = requests.get(f"{self.url}/instances", auth=auth, timeout=30).json()
+        return [requests.get(f"{self.url}/instances/{i}/simplified-tags", auth=auth, timeout=30).json() for i in ids]
+
+    def file(self, sop_instance_uid: str) -> bytes:
+        """The file the PACS holds for an instance, as stored."""
+        auth = (PACS_USER, PACS_PASSWORD)
+        found = requests.post(f"{self.url}/tools/lookup", data=sop_instance_uid, auth=auth, timeout=30).json()
+        [instance] = [item["ID"] for item in found if item["Type"] == "Instance"]
+        return requests.get(f"{self.url}/instances/{instance}/file", auth=auth, timeout=30).content
+
+
+@contextmanager
+def orthanc_server(log: Path, app_port: int | None = None) -> Iterator[OrthancServer]:
+    """Orthanc on free loopback ports with a new, empty store; `app_port` is where the app's own storage SCP
+    listens, for C-MOVE."""
+    folder = Path(tempfile.mkdtemp(prefix="xray-orthanc-"))
+    http_port, dicom_port = free_port(), free_port()
+    config = {
+        "Name": "xray-tests",
+        "StorageDirectory": str(folder / "storage"),
+        "IndexDirectory": str(folder / "storage"),
+        "HttpPort": http_port,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": True,
+        "RegisteredUsers": {PACS_USER: PACS_PASSWORD},
+        "DicomAet": PACS_AE_TITLE,
+        "DicomPort": dicom_port,
+        "DicomCheckCalledAet": True,
+        "DicomModalities": {"xray-app": [APP_AE_TITLE, HOST, app_port or free_port()]},
+        "DicomAlwaysAllowEcho": True,
+        "DicomAlwaysAllowStore": False,
+        "Plugins": [ORTHANC_DICOMWEB_PLUGIN],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False},
+        "SaveJobs": False,
+        "StableAge": 1,
+    }
+    (folder / "orthanc.json").write_text(json.dumps(config))
+    url = f"http://{HOST}:{http_port}"
+
+    def ready() -> bool:
+        try:
+            return requests.get(f"{url}/system", auth=(PACS_USER, PACS_PASSWORD), timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        with running([ORTHANC, str(folder / "orthanc.json")], log, ready, "Orthanc", cwd=folder):
+            yield OrthancServer(url, dicom_port, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

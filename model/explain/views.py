@@ -18,6 +18,7 @@ from model.explain.lime import LimeExplanation
 
 DISPLAY_LONG_SIDE = 640  # the explanation's pictures, page and PDF
 VIEWER_LONG_SIDE = 2048  # the X-ray in the reading-room viewer (review/viewer.py), sharp when zoomed
+DEFAULT_REGIONS_SHOWN = 5  # LIME regions for and against that the page, the PDF and the PACS result show
 # Colours every reader can tell apart: a diverging map without a red-green pair for LIME's signed
 # weights (purple for the class, orange against, white for no effect), and a perceptually uniform
 # sequential map for Grad-CAM, whose lightness rises with the response (a rainbow's does not).

@@ -12,7 +12,13 @@ import streamlit as st
 from model.dataset import CLASS_NAMES
 from model.explain.grad_cam import GRAD_CAM_CAVEAT, grad_cam
 from model.explain.lime import SEGMENTATION_PARAMETERS, LimeExplanation, LimeSettings, explain_with_lime
-from model.explain.views import HOW_TO_READ, ExplanationViews, explanation_views, pros_cons_caption
+from model.explain.views import (
+    DEFAULT_REGIONS_SHOWN,
+    HOW_TO_READ,
+    ExplanationViews,
+    explanation_views,
+    pros_cons_caption,
+)
 from model.inference import Classifier
 from review.triage import Assessment
 from review.viewer import DEFAULT_OPACITY, explanation_layers
@@ -22,7 +28,6 @@ from ui.progress import in_line
 from ui.resources import classifier
 
 FEWEST_SAMPLES, MOST_SAMPLES, SAMPLES_STEP = 200, 5000, 100
-DEFAULT_REGIONS_SHOWN = 5
 MAX_REGIONS_SHOWN = 15
 
 

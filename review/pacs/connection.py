@@ -1,0 +1,95 @@
+"""What the app asks of a PACS, whichever protocol carries it, and what it tells a reader when the PACS fails.
+
+A PacsError's message is for the reader: it never names the server, the
+credentials or a patient. What the library said goes in `detail`, for admins.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+import pydicom
+
+CHEST_MODALITIES = ("CR", "DX")  # computed and digital radiography: the chest X-rays the model reads
+MAX_RESULTS = 200  # a worklist longer than this is cut, and the reader is told to narrow the search
+MASK = "•••"
+_DATE = re.compile(r"^\d{8}$")
+
+
+class PacsError(Exception):
+    """The PACS could not do what was asked; str() is the reader's message, `detail` the library's words."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class StudyQuery:
+    """A search for chest radiographs: any of accession number, patient ID and a study date range."""
+
+    accession: str = ""
+    patient_id: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def date_range(self) -> str:
+        """DICOM's range matching: YYYYMMDD-YYYYMMDD, open at either end."""
+        if self.date_from is None and self.date_to is None:
+            return ""
+        low = self.date_from.strftime("%Y%m%d") if self.date_from else ""
+        high = self.date_to.strftime("%Y%m%d") if self.date_to else ""
+        return f"{low}-{high}"
+
+    def filters(self) -> dict[str, str]:
+        """The matching keys a PACS is asked, wildcards taken literally (a reader types an identifier)."""
+        found = {"AccessionNumber": self.accession.strip(), "PatientID": self.patient_id.strip(),
+                 "StudyDate": self.date_range()}
+        return {key: value.replace("*", "").replace("?", "") if key != "StudyDate" else value
+                for key, value in found.items() if value}
+
+
+@dataclass(frozen=True)
+class WorklistImage:
+    """One chest radiograph the PACS holds, as the worklist shows it and as it is retrieved."""
+
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    study_date: str
+    accession: str
+    modality: str
+    view: str
+    body_part: str
+    age: str
+    patient_name: str
+    patient_id: str
+
+    @property
+    def file_name(self) -> str:
+        """The name the page shows for this image: no patient identifier in it."""
+        return f"PACS {self.accession or 'no accession'} {self.modality} {self.view or 'view?'} {self.sop_uid[-8:]}.dcm"
+
+    def shown_date(self) -> str:
+        value = self.study_date
+        return f"{value[:4]}-{value[4:6]}-{value[6:]}" if _DATE.match(value) else value
+
+
+class Pacs(Protocol):
+    """One PACS connection: DICOMweb (review.pacs.dicomweb) or DIMSE (review.pacs.dimse)."""
+
+    def search(self, query: StudyQuery) -> list[WorklistImage]: ...
+
+    def retrieve(self, image: WorklistImage) -> bytes: ...
+
+    def store(self, datasets: Sequence[pydicom.Dataset]) -> None: ...
+
+    def holds(self, study_uid: str, sop_uid: str) -> bool: ...
+
+
+def sorted_worklist(images: list[WorklistImage]) -> list[WorklistImage]:
+    """Newest study first, then by accession, as a reader scans a worklist."""
+    return sorted(images, key=lambda image: (image.study_date, image.accession, image.sop_uid), reverse=True)

@@ -1,0 +1,155 @@
+"""The PACS over DICOMweb (dicomweb-client): QIDO-RS search, WADO-RS retrieve as stored, STOW-RS store.
+
+Retrieval asks for `application/dicom` with any transfer syntax, so the PACS
+sends the file as it holds it instead of transcoding it. Every request has a
+timeout and a bounded number of retries (connection failures and 502-504
+answers; a retried store is harmless because results carry fixed UIDs).
+"""
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import pydicom
+import requests
+from dicomweb_client import DICOMwebClient
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from review.pacs.connection import (
+    CHEST_MODALITIES,
+    MAX_RESULTS,
+    PacsError,
+    StudyQuery,
+    WorklistImage,
+    sorted_worklist,
+)
+from review.pacs.settings import PacsSettings
+
+# The fields a worklist row shows, asked of the PACS with every search.
+WORKLIST_FIELDS = (
+    "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "StudyDate", "AccessionNumber", "Modality",
+    "ViewPosition", "BodyPartExamined", "PatientAge", "PatientName", "PatientID",
+)
+AS_STORED = (("application/dicom", "*"),)  # the stored transfer syntax, not a transcoded one
+RETRIED_STATUSES = (502, 503, 504)
+CONNECT_SECONDS = 10.0
+
+# The libraries' own loggers would write URLs with patient IDs in their queries; only warnings get through.
+for _name in ("dicomweb_client", "urllib3", "requests"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+def _session(settings: PacsSettings) -> requests.Session:
+    session = requests.Session()
+    if settings.username:
+        session.auth = (settings.username, settings.password)
+    if settings.ca_bundle:
+        session.verify = settings.ca_bundle
+    retry = Retry(
+        total=settings.retries, connect=settings.retries, read=settings.retries, status=settings.retries,
+        backoff_factor=0.5, status_forcelist=RETRIED_STATUSES, allowed_methods=frozenset({"GET", "POST"}),
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class DicomWebPacs:
+    """One PACS's DICOMweb root, with the site's authentication, CA bundle, timeout and retries."""
+
+    def __init__(self, settings: PacsSettings) -> None:
+        self.timeout = settings.timeout_seconds
+        headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else None
+        self.client = DICOMwebClient(
+            settings.dicomweb_url, session=_session(settings), headers=headers,
+            timeout=(min(CONNECT_SECONDS, self.timeout), self.timeout),
+        )
+
+    @contextmanager
+    def _speaking(self, action: str) -> Iterator[None]:
+        """The PACS's failures in a reader's words; the library's words kept as the detail."""
+        try:
+            yield
+        except requests.exceptions.SSLError as error:
+            raise PacsError(
+                f"The PACS's certificate is not trusted ({action}): ask IT to set [pacs] ca_bundle to the site's "
+                "CA.", str(error)) from error
+        except requests.exceptions.Timeout as error:
+            raise PacsError(f"The PACS did not answer within {self.timeout:g} s ({action}). Try again, or narrow "
+                            "the search.", str(error)) from error
+        except requests.exceptions.HTTPError as error:
+            status = error.response.status_code if error.response is not None else 0
+            if status in (401, 403):
+                raise PacsError(f"The PACS refused this app's credentials ({action}): ask IT to check the [pacs] "
+                                "settings.", str(error)) from error
+            if status == 404:
+                raise PacsError(f"The PACS does not hold what was asked for ({action}); it may have been moved "
+                                "or deleted.", str(error)) from error
+            raise PacsError(f"The PACS answered with an error, HTTP {status} ({action}). Try again later.",
+                            str(error)) from error
+        except requests.exceptions.RequestException as error:
+            raise PacsError(f"The PACS cannot be reached just now ({action}). Try again later, or ask IT whether "
+                            "it is running.", str(error)) from error
+        except (ValueError, KeyError, TypeError, pydicom.errors.InvalidDicomError) as error:
+            raise PacsError(f"The PACS's answer could not be read ({action}).", str(error)) from error
+
+    def search(self, query: StudyQuery) -> list[WorklistImage]:
+        """Chest radiographs (CR or DX) matching the query, newest first, at most MAX_RESULTS."""
+        filters = query.filters()
+        if not filters:
+            raise PacsError("Give an accession number, a patient ID or a study date range to search the PACS.")
+        found: list[WorklistImage] = []
+        with self._speaking("searching"):
+            for modality in CHEST_MODALITIES:
+                answers = self.client.search_for_instances(
+                    fields=WORKLIST_FIELDS, search_filters={**filters, "Modality": modality},
+                    limit=MAX_RESULTS + 1,
+                )
+                found += [worklist_image(pydicom.Dataset.from_json(answer)) for answer in answers]
+        return sorted_worklist(found)
+
+    def retrieve(self, image: WorklistImage) -> bytes:
+        """The image's file as the PACS stores it."""
+        with self._speaking("retrieving the image"):
+            dataset = self.client.retrieve_instance(
+                image.study_uid, image.series_uid, image.sop_uid, media_types=AS_STORED
+            )
+            buffer = io.BytesIO()
+            dataset.save_as(buffer, enforce_file_format=True)
+        return buffer.getvalue()
+
+    def store(self, datasets: Sequence[pydicom.Dataset]) -> None:
+        """STOW-RS; a refusal of any of them is an error (the caller then asks whether the PACS holds them)."""
+        with self._speaking("storing the result"):
+            answer = self.client.store_instances(list(datasets))
+        failed = answer.get("FailedSOPSequence") if answer is not None else None
+        if failed:
+            reasons = sorted({str(item.get("FailureReason", "?")) for item in failed})
+            raise PacsError(f"The PACS refused {len(failed)} of the result's {len(datasets)} objects "
+                            f"(failure reason {', '.join(reasons)}).")
+
+    def holds(self, study_uid: str, sop_uid: str) -> bool:
+        """Whether the PACS now holds this instance: asked again, not taken from a store's status."""
+        with self._speaking("checking the PACS"):
+            return bool(self.client.search_for_instances(
+                study_instance_uid=study_uid, search_filters={"SOPInstanceUID": sop_uid}, limit=1,
+            ))
+
+
+def worklist_image(dataset: pydicom.Dataset) -> WorklistImage:
+    """A search answer as a worklist row (every value as text; absent ones empty)."""
+    def text(keyword: str) -> str:
+        value = dataset.get(keyword, "")
+        return "" if value is None else str(value)
+
+    return WorklistImage(
+        study_uid=text("StudyInstanceUID"), series_uid=text("SeriesInstanceUID"), sop_uid=text("SOPInstanceUID"),
+        study_date=text("StudyDate"), accession=text("AccessionNumber"), modality=text("Modality"),
+        view=text("ViewPosition"), body_part=text("BodyPartExamined"), age=text("PatientAge"),
+        patient_name=text("PatientName"), patient_id=text("PatientID"),
+    )

@@ -1,0 +1,61 @@
+"""Score the PACS's chest radiographs as the Diagnose page does, and send each result back if asked."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from model.explain.grad_cam import grad_cam
+from model.explain.lime import explain_with_lime
+from model.explain.views import DEFAULT_REGIONS_SHOWN, explanation_views
+from model.inference import Classifier, load_classifier
+from model.predict import assessment_row, trust_checks
+from model.trust.ood import OodModel
+from model.trust.view_checks import Probe
+from review.pacs.connection import PacsError, StudyQuery, WorklistImage
+from review.pacs.dicomweb import DicomWebPacs
+from review.pacs.results import result_for
+from review.pacs.send import send_result, source_dataset
+from review.pacs.settings import PacsSettings
+from review.triage import Assessment, assess_files
+from review.viewer import DEFAULT_OPACITY
+
+
+def explained_picture(classifier: Classifier, assessment: Assessment) -> np.ndarray:
+    """LIME's strongest regions for and against the call, over the X-ray: the Secondary Capture's picture."""
+    explanation = explain_with_lime(classifier, assessment.model_input)
+    cam = grad_cam(classifier.network, assessment.model_input, assessment.label)
+    return explanation_views(assessment.image.pixels, explanation, cam, assessment.label, DEFAULT_REGIONS_SHOWN,
+                             DEFAULT_OPACITY).pros_cons
+
+
+def triage_rows(settings: PacsSettings, query: StudyQuery, model_dir: Path, send: bool) -> list[dict]:
+    """One row per chest radiograph found: the call and trust signals, its UIDs, and what was sent."""
+    pacs = DicomWebPacs(settings)
+    images = pacs.search(query)
+    classifier = load_classifier(model_dir)
+    ood, probes = trust_checks(model_dir)
+    return [_row(pacs, classifier, ood, probes, image, send) for image in images]
+
+
+def _row(
+    pacs: DicomWebPacs, classifier: Classifier, ood: OodModel | None, probes: list[Probe], image: WorklistImage,
+    send: bool,
+) -> dict:
+    identifiers = {"study_instance_uid": image.study_uid, "series_instance_uid": image.series_uid,
+                   "sop_instance_uid": image.sop_uid, "accession": image.accession, "sent": ""}
+    try:
+        data = pacs.retrieve(image)
+    except PacsError as error:
+        return {**assessment_row(Assessment(image.file_name, "", classifier.point, error=str(error))), **identifiers}
+    [assessment] = assess_files(classifier, [(image.file_name, data)], ood, probes)
+    row = {**assessment_row(assessment), **identifiers}
+    if send and assessment.ok:
+        try:
+            sent = send_result(pacs, source_dataset(data), result_for(assessment, classifier.version),
+                               explained_picture(classifier, assessment))
+        except PacsError as error:
+            row["sent"] = f"not sent: {error}"
+        else:
+            row["sent"] = "already in the PACS" if sent.already_held else "stored"
+    return row
