@@ -8,7 +8,7 @@ from ui.resources import start_loading_model
 
 reader = signed_in()
 st.title(DIAGNOSE_TITLE)
-files = chosen_files()
+files = chosen_files(reader)
 # The uploader is on screen: the model loads while the reader picks a file (ui/resources.py). TensorFlow comes with
 # the rest of the page, imported once there is a file, so a just-started server shows the uploader at once.
 start_loading_model()

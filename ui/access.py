@@ -29,7 +29,7 @@ SIGN_IN_OFF_SAID = "sign_in_off_said"  # session key: the sign-in-off notice was
 LOOPBACK_ADDRESSES = ("localhost", "127.0.0.1", "::1")
 
 
-def _secret_section(name: str) -> dict:
+def secret_section(name: str) -> dict:
     """A section of secrets.toml as a plain dict; {} when the file or the section is absent."""
     try:
         section = st.secrets.get(name, {})
@@ -39,7 +39,7 @@ def _secret_section(name: str) -> dict:
 
 
 def sign_in_configured() -> bool:
-    return bool(_secret_section(AUTH_SECTION))
+    return bool(secret_section(AUTH_SECTION))
 
 
 def _providers() -> dict[str | None, str]:
@@ -47,7 +47,7 @@ def _providers() -> dict[str | None, str]:
 
     A provider is a table with a client_id; other tables in [auth] (client_kwargs) are its settings.
     """
-    section = _secret_section(AUTH_SECTION)
+    section = secret_section(AUTH_SECTION)
     providers = {None: section.get("server_metadata_url", "")} if "client_id" in section else {}
     for name, value in section.items():
         if isinstance(value, dict) and "client_id" in value:
@@ -66,7 +66,7 @@ def current_reader() -> Reader | None:
         raise ValueError(f"[{AUTH_SECTION}] names no identity provider (no client_id in it or in a table under it).")
     if not st.user.is_logged_in:
         return None
-    return reader_from_claims(st.user.to_dict(), AccessPolicy.from_settings(_secret_section(ACCESS_SECTION)))
+    return reader_from_claims(st.user.to_dict(), AccessPolicy.from_settings(secret_section(ACCESS_SECTION)))
 
 
 def _sign_in_view() -> None:

@@ -21,6 +21,15 @@ TRIAGE_OPEN = "triage_open_"  # + the batch: the row open for review
 TRIAGE_NEXT = "triage_next"
 TRIAGE_PREVIOUS = "triage_previous"
 
+# Diagnose: the PACS (ui/diagnose/pacs.py); per session only, never in a shared cache.
+PACS_PANEL = "pacs_panel"  # open or not
+PACS_SEARCH = "pacs_search"
+PACS_WORKLIST = "pacs_worklist"  # the last search's images (review.pacs.connection.WorklistImage)
+PACS_TABLE = "pacs_table"
+PACS_IDENTIFIERS = "pacs_identifiers"
+PACS_OPEN = "pacs_open"  # (WorklistImage, the file's bytes) of the image opened from the PACS
+PACS_SEND = "pacs_send_"  # + the image
+
 # Diagnose: one image's panels.
 IDENTIFIERS_SHOWN = "identifiers_"
 EVIDENCE_CLASS = "evidence_"  # + the image's whole digest

@@ -9,9 +9,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import pydicom
+if TYPE_CHECKING:
+    import pydicom
 
 CHEST_MODALITIES = ("CR", "DX")  # computed and digital radiography: the chest X-rays the model reads
 MAX_RESULTS = 200  # a worklist longer than this is cut, and the reader is told to narrow the search

@@ -69,6 +69,8 @@ class DicomWebPacs:
             settings.dicomweb_url, session=_session(settings), headers=headers,
             timeout=(min(CONNECT_SECONDS, self.timeout), self.timeout),
         )
+        # Its own retrying would try any failure 5 times with waits up to 16 s; the session's bounded retries do.
+        self.client.set_http_retry_params(retry=False)
 
     @contextmanager
     def _speaking(self, action: str) -> Iterator[None]:

@@ -11,6 +11,7 @@
     dimse_port = 104
     called_ae_title = "PACS"
     calling_ae_title = "XRAYAPP"
+    organization = "St Elsewhere Children's Hospital"       # the verifying clinician's, in the SR
 
 DICOMweb is used when both are configured. A wrong section keeps the PACS
 off and says why; nothing here is ever logged.
@@ -43,6 +44,7 @@ class PacsSettings:
     dimse_port: int = 0
     called_ae_title: str = ""
     calling_ae_title: str = DEFAULT_CALLING_AE_TITLE
+    organization: str = ""
 
     @property
     def uses_dicomweb(self) -> bool:

@@ -108,6 +108,7 @@ def test_retrieve_gets_the_file_as_stored_and_it_decodes_as_the_original(pacs, p
     np.testing.assert_array_equal(decode_image(data, image.file_name).pixels, original)
 
 
+@pytest.mark.slow
 def test_a_result_goes_back_as_sr_and_secondary_capture_that_read_back_with_every_field(
     pacs, classifier, tmp_path
 ):
@@ -181,6 +182,7 @@ def test_a_refusing_or_stopped_pacs_gives_a_message_not_an_exception(pacs, tmp_p
     assert down.value.detail, "what the library said is kept for admins"
 
 
+@pytest.mark.slow
 def test_batch_triage_scores_since_a_date_and_never_sends_a_result_twice(pacs, tmp_path):
     out = tmp_path / "triage.csv"
     common = ["triage", "--dicomweb", pacs.dicomweb_url, "--user", PACS_USER, "--password", PACS_PASSWORD,

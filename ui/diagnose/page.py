@@ -7,6 +7,7 @@ from ui.diagnose.call import show_the_call
 from ui.diagnose.explanation import explanation_panel, explanation_settings
 from ui.diagnose.faithfulness import faithfulness_panel
 from ui.diagnose.metadata import metadata_panel
+from ui.diagnose.pacs_send import send_panel
 from ui.diagnose.report import report_button
 from ui.diagnose.stability import stability_panel
 
@@ -20,3 +21,4 @@ def review_files(files: list[tuple[str, bytes]], reader: Reader) -> None:
     stability_panel(chosen, explained.explanation, explained.label, count)
     faithfulness_panel(chosen, explained.explanation, explained.label)
     report_button(chosen, explained, reader)
+    send_panel(chosen, explained, reader)

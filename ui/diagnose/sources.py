@@ -1,4 +1,5 @@
-"""Where the Diagnose page's files come from: uploads, a bundled sample, or a file another page sent for review."""
+"""Where the Diagnose page's files come from: uploads, a bundled sample, a file another page sent for review, or an
+image opened from the PACS."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,12 +9,20 @@ import streamlit as st
 
 from model.imaging.formats import FORMAT_NAMES, IMAGE_SUFFIXES, image_files
 from model.paths import SAMPLES_DIR
+from review.access import Reader
 from ui import state
+from ui.access import secret_section
 from ui.text import plain
 
+PACS_SECTION = "pacs"  # of .streamlit/secrets.toml (review/pacs/settings.py)
 UPLOAD_TYPES = sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
 # The values of state.SOURCE: the source the user touched last wins.
-FROM_UPLOAD, FROM_SAMPLE, FROM_REVIEW = "upload", "sample", "review"
+FROM_UPLOAD, FROM_SAMPLE, FROM_REVIEW, FROM_PACS = "upload", "sample", "review", "pacs"
+
+
+def pacs_configured() -> bool:
+    """A [pacs] section is there (valid or not: a wrong one is reported where the PACS would be)."""
+    return bool(secret_section(PACS_SECTION))
 
 
 def _choose_source(source: str) -> None:
@@ -37,7 +46,7 @@ def _take_review_request() -> None:
     st.session_state[state.SOURCE] = FROM_REVIEW
 
 
-def chosen_files() -> list[tuple[str, bytes]]:
+def chosen_files(reader: Reader) -> list[tuple[str, bytes]]:
     """The (name, bytes) pairs to assess, from the source the user touched last."""
     _take_review_request()
     uploads = st.file_uploader(
@@ -58,6 +67,12 @@ def chosen_files() -> list[tuple[str, bytes]]:
         on_change=_choose_source,
         args=(FROM_SAMPLE,),
     )
+    if pacs_configured():
+        from ui.diagnose.pacs import opened_file, pacs_source  # only where a PACS is configured
+
+        pacs_source(reader, lambda: _choose_source(FROM_PACS))
+        if st.session_state.get(state.SOURCE) == FROM_PACS and (opened := opened_file()) is not None:
+            return [opened]
     source = st.session_state.get(state.SOURCE)
     if source == FROM_REVIEW and state.PINNED_FILE in st.session_state:
         return [st.session_state[state.PINNED_FILE]]
