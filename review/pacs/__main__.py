@@ -2,6 +2,7 @@
 
     python -m review.pacs triage --dicomweb URL [--user U --password P | --token T] [--ca-bundle FILE]
         [--since YYYYMMDD] [--send] --out FILE.csv [--model DIR]
+    python -m review.pacs triage --dimse HOST:PORT --called-ae PACS [--calling-ae XRAYAPP] ...   (DIMSE)
 
 Each row has model.predict's columns (label, probability, `flags`,
 `reasons`, as the page would say them) and the image's StudyInstanceUID,
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from model.paths import DEFAULT_ARTIFACTS_DIR
 from review.pacs.connection import PacsError, StudyQuery
-from review.pacs.settings import PacsSettings, PacsSettingsError, pacs_settings
+from review.pacs.settings import DEFAULT_CALLING_AE_TITLE, PacsSettings, PacsSettingsError, pacs_settings
 
 PASSWORD_ENV = "XRAY_PACS_PASSWORD"
 PACS_FIELDS = ("study_instance_uid", "series_instance_uid", "sop_instance_uid", "accession", "sent")
@@ -32,7 +33,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m review.pacs", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     triage = commands.add_parser("triage", help="score the chest radiographs since a date")
-    triage.add_argument("--dicomweb", required=True, help="the PACS's DICOMweb root URL")
+    where = triage.add_mutually_exclusive_group(required=True)
+    where.add_argument("--dicomweb", default="", help="the PACS's DICOMweb root URL")
+    where.add_argument("--dimse", default="", help="the PACS's DICOM port as HOST:PORT (C-FIND, C-GET, C-STORE)")
+    triage.add_argument("--called-ae", default="", help="the PACS's AE title, with --dimse")
+    triage.add_argument("--calling-ae", default=DEFAULT_CALLING_AE_TITLE, help="this app's AE title, with --dimse")
     triage.add_argument("--user", default="")
     triage.add_argument("--password", default=os.environ.get(PASSWORD_ENV, ""))
     triage.add_argument("--token", default="", help="a bearer token instead of user and password")
@@ -54,10 +59,15 @@ def _query(since: str) -> StudyQuery:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     try:
+        host, _, port = args.dimse.rpartition(":")
         settings = pacs_settings({
             "dicomweb_url": args.dicomweb, "username": args.user, "password": args.password, "token": args.token,
-            "ca_bundle": args.ca_bundle, "timeout_seconds": args.timeout,
+            "ca_bundle": args.ca_bundle, "timeout_seconds": args.timeout, "dimse_host": host,
+            "dimse_port": int(port) if port.isdigit() else 0, "called_ae_title": args.called_ae,
+            "calling_ae_title": args.calling_ae,
         })
+        if not settings.configured:
+            raise PacsSettingsError("--dimse takes the PACS's DICOM port as HOST:PORT.")
         query = _query(args.since)
     except (PacsSettingsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

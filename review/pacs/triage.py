@@ -12,8 +12,8 @@ from model.inference import Classifier, load_classifier
 from model.predict import assessment_row, trust_checks
 from model.trust.ood import OodModel
 from model.trust.view_checks import Probe
-from review.pacs.connection import PacsError, StudyQuery, WorklistImage
-from review.pacs.dicomweb import DicomWebPacs
+from review.pacs.connect import connect
+from review.pacs.connection import Pacs, PacsError, StudyQuery, WorklistImage
 from review.pacs.results import result_for
 from review.pacs.send import send_result, source_dataset
 from review.pacs.settings import PacsSettings
@@ -31,7 +31,7 @@ def explained_picture(classifier: Classifier, assessment: Assessment) -> np.ndar
 
 def triage_rows(settings: PacsSettings, query: StudyQuery, model_dir: Path, send: bool) -> list[dict]:
     """One row per chest radiograph found: the call and trust signals, its UIDs, and what was sent."""
-    pacs = DicomWebPacs(settings)
+    pacs = connect(settings)
     images = pacs.search(query)
     classifier = load_classifier(model_dir)
     ood, probes = trust_checks(model_dir)
@@ -39,7 +39,7 @@ def triage_rows(settings: PacsSettings, query: StudyQuery, model_dir: Path, send
 
 
 def _row(
-    pacs: DicomWebPacs, classifier: Classifier, ood: OodModel | None, probes: list[Probe], image: WorklistImage,
+    pacs: Pacs, classifier: Classifier, ood: OodModel | None, probes: list[Probe], image: WorklistImage,
     send: bool,
 ) -> dict:
     identifiers = {"study_instance_uid": image.study_uid, "series_instance_uid": image.series_uid,

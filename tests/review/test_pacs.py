@@ -18,6 +18,7 @@ from model.imaging.decode import decode_image
 from review.pacs.__main__ import main as pacs_cli
 from review.pacs.connection import PacsError, StudyQuery
 from review.pacs.dicomweb import DicomWebPacs
+from review.pacs.dimse import DimsePacs
 from review.pacs.results import (
     ABSENT,
     ALGORITHM_NAME,
@@ -33,7 +34,8 @@ from review.pacs.results import (
 from review.pacs.send import send_result, source_dataset
 from review.pacs.settings import PacsSettings, PacsSettingsError, pacs_settings
 from review.triage import assess_files
-from tests.services import PACS_PASSWORD, PACS_USER, orthanc_server
+from tests.browser import free_port
+from tests.services import APP_AE_TITLE, PACS_AE_TITLE, PACS_PASSWORD, PACS_USER, orthanc_server
 
 READ = ReaderRead("Reader^Ada", "disagree", "consolidation left base", "2026-12-07T10:00:00+00:00", "Test Hospital")
 
@@ -41,6 +43,11 @@ READ = ReaderRead("Reader^Ada", "disagree", "consolidation left base", "2026-12-
 def connect(pacs, **changes) -> DicomWebPacs:
     return DicomWebPacs(pacs_settings({"dicomweb_url": pacs.dicomweb_url, "username": PACS_USER,
                                        "password": PACS_PASSWORD, "timeout_seconds": 10, **changes}))
+
+
+def dimse(pacs, **changes) -> DimsePacs:
+    return DimsePacs(pacs_settings({"dimse_host": "127.0.0.1", "dimse_port": pacs.dicom_port, "called_ae_title":
+                                    PACS_AE_TITLE, "calling_ae_title": APP_AE_TITLE, "timeout_seconds": 10, **changes}))
 
 
 def content(dataset: pydicom.Dataset) -> list[pydicom.Dataset]:
@@ -197,3 +204,30 @@ def test_batch_triage_scores_since_a_date_and_never_sends_a_result_twice(pacs, t
     assert [row["sent"] for row in csv.DictReader(out.open())] == ["already in the PACS"] * 2
     assert len(pacs.instances()) == held
     assert pacs_cli([*common[:-4], "--since", "2026-11-10", "--out", str(out)]) == 2, "a date it cannot read"
+
+
+@pytest.mark.slow
+def test_dimse_finds_retrieves_as_stored_and_stores_the_result(pacs, pacs_studies, classifier):
+    """C-ECHO, C-FIND, C-GET and C-STORE against the same Orthanc's DICOM port."""
+    client = dimse(pacs)
+    client.echo()
+    [image] = client.search(StudyQuery(accession="ACC-1002"))
+    assert (image.modality, image.patient_id, image.view) == ("DX", "PID-2", "PA")
+    assert [found.accession for found in client.search(StudyQuery(patient_id="PID-2"))] == ["ACC-1003", "ACC-1002"]
+    data = client.retrieve(image)
+    assert pydicom.dcmread(io.BytesIO(data)).file_meta.TransferSyntaxUID == JPEG2000Lossless, "not transcoded"
+    original = decode_image(pacs_studies["ACC-1002"][2].read_bytes(), "original.jpeg").pixels
+    np.testing.assert_array_equal(decode_image(data, image.file_name).pixels, original)
+    [assessment] = assess_files(classifier, [(image.file_name, data)])
+    result = result_for(assessment, classifier.version)
+    sent = send_result(client, source_dataset(data), result, np.full((300, 400, 3), 0.5))
+    assert client.holds(image.study_uid, sent.sr_uid) and client.holds(image.study_uid, sent.sc_uid)
+    assert pydicom.dcmread(io.BytesIO(pacs.file(sent.sr_uid))).StudyInstanceUID == image.study_uid
+    assert send_result(client, source_dataset(data), result, np.full((300, 400, 3), 0.5)).already_held
+
+
+def test_dimse_refusals_and_a_closed_port_say_so(pacs):
+    with pytest.raises(PacsError, match="refused this app's association"):
+        dimse(pacs, called_ae_title="NOT-THE-PACS").echo()
+    with pytest.raises(PacsError, match="cannot be reached just now"):
+        dimse(pacs, dimse_port=free_port(), timeout_seconds=3).search(StudyQuery(accession="ACC-1001"))

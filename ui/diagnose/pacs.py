@@ -27,9 +27,9 @@ def settings() -> PacsSettings:
 
 
 def connection(settings: PacsSettings) -> Pacs:
-    from review.pacs.dicomweb import DicomWebPacs  # dicomweb-client and pydicom, once the PACS is asked
+    from review.pacs.connect import connect  # dicomweb-client or pynetdicom, and pydicom, once the PACS is asked
 
-    return DicomWebPacs(settings)
+    return connect(settings)
 
 
 def show_failure(error: PacsError, reader: Reader) -> None:
