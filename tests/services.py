@@ -150,11 +150,13 @@ APP_AE_TITLE = "XRAYAPP"  # the app's own AE title, which the PACS knows (C-GET 
 
 @dataclass
 class OrthancServer:
-    """A running Orthanc; `url` is its REST root, `dicomweb_url` its DICOMweb root."""
+    """A running Orthanc; `url` is its REST root, `dicomweb_url` its DICOMweb root; `ca_bundle` the certificate
+    that signs its HTTPS, when it serves HTTPS."""
 
     url: str
     dicom_port: int
     folder: Path
+    ca_bundle: Path | None = None
 
     @property
     def dicomweb_url(self) -> str:
@@ -162,7 +164,8 @@ class OrthancServer:
 
     def store(self, data: bytes) -> str:
         """Put one DICOM file into the PACS through its REST API (not the app's path); its Orthanc id."""
-        response = requests.post(f"{self.url}/instances", data=data, auth=(PACS_USER, PACS_PASSWORD), timeout=30)
+        response = requests.post(f"{self.url}/instances", data=data, auth=(PACS_USER, PACS_PASSWORD), timeout=30,
+                                 verify=str(self.ca_bundle or True))
         response.raise_for_status()
         return response.json()["ID"]
 
@@ -180,10 +183,42 @@ class OrthancServer:
         return requests.get(f"{self.url}/instances/{instance}/file", auth=auth, timeout=30).content
 
 
+def _answers_https(url: str, ca_bundle: Path | None = None) -> bool:
+    try:
+        return requests.get(url, auth=(PACS_USER, PACS_PASSWORD), timeout=2,
+                            verify=str(ca_bundle or True)).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 @contextmanager
-def orthanc_server(log: Path, app_port: int | None = None) -> Iterator[OrthancServer]:
-    """Orthanc on free loopback ports with a new, empty store; `app_port` is where the app's own storage SCP
-    listens, for C-MOVE."""
+def tls_in_front(server: OrthancServer, log: Path) -> Iterator[OrthancServer]:
+    """HAProxy terminating HTTPS in front of `server`, under a certificate made for the run (openssl), which is
+    also the CA bundle a client must be given. (Debian's Orthanc 1.10 crashes on a TLS handshake of its own.)"""
+    folder = Path(tempfile.mkdtemp(prefix="xray-tls-"))
+    key, certificate = folder / "key.pem", folder / "certificate.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key),
+                    "-out", str(certificate), "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=IP:{HOST}"],
+                   check=True, capture_output=True)
+    (folder / "server.pem").write_text(certificate.read_text() + key.read_text())
+    port, backend = free_port(), server.url.removeprefix("http://")
+    (folder / "haproxy.cfg").write_text(
+        "defaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n"
+        f"frontend pacs\n  bind {HOST}:{port} ssl crt {folder / 'server.pem'}\n  default_backend orthanc\n"
+        f"backend orthanc\n  server orthanc {backend}\n"
+    )
+    url = f"https://{HOST}:{port}"
+    try:
+        with running(["haproxy", "-db", "-f", str(folder / "haproxy.cfg")], log,
+                     lambda: _answers_https(f"{url}/system", certificate), "HAProxy"):
+            yield OrthancServer(url, server.dicom_port, server.folder, certificate)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def orthanc_server(log: Path) -> Iterator[OrthancServer]:
+    """Orthanc on free loopback ports with a new, empty store."""
     folder = Path(tempfile.mkdtemp(prefix="xray-orthanc-"))
     http_port, dicom_port = free_port(), free_port()
     config = {
@@ -197,7 +232,7 @@ def orthanc_server(log: Path, app_port: int | None = None) -> Iterator[OrthancSe
         "DicomAet": PACS_AE_TITLE,
         "DicomPort": dicom_port,
         "DicomCheckCalledAet": True,
-        "DicomModalities": {"xray-app": [APP_AE_TITLE, HOST, app_port or free_port()]},
+        "DicomModalities": {"xray-app": [APP_AE_TITLE, HOST, free_port()]},
         "DicomAlwaysAllowEcho": True,
         "DicomAlwaysAllowStore": False,
         "Plugins": [ORTHANC_DICOMWEB_PLUGIN],
@@ -207,15 +242,9 @@ def orthanc_server(log: Path, app_port: int | None = None) -> Iterator[OrthancSe
     }
     (folder / "orthanc.json").write_text(json.dumps(config))
     url = f"http://{HOST}:{http_port}"
-
-    def ready() -> bool:
-        try:
-            return requests.get(f"{url}/system", auth=(PACS_USER, PACS_PASSWORD), timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
     try:
-        with running([ORTHANC, str(folder / "orthanc.json")], log, ready, "Orthanc", cwd=folder):
+        with running([ORTHANC, str(folder / "orthanc.json")], log, lambda: _answers_https(f"{url}/system"), "Orthanc",
+                     cwd=folder):
             yield OrthancServer(url, dicom_port, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -42,18 +42,30 @@ for _name in ("dicomweb_client", "urllib3", "requests"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
+class _SiteAdapter(HTTPAdapter):
+    """Bounded retries, and the site's CA bundle on every request: requests lets REQUESTS_CA_BUNDLE or
+    CURL_CA_BUNDLE in the environment override a session's own `verify`, which would ignore [pacs] ca_bundle."""
+
+    def __init__(self, retry: Retry, ca_bundle: str) -> None:
+        super().__init__(max_retries=retry)
+        self.ca_bundle = ca_bundle
+
+    def send(self, request: requests.PreparedRequest, **options) -> requests.Response:
+        if self.ca_bundle:
+            options["verify"] = self.ca_bundle
+        return super().send(request, **options)
+
+
 def _session(settings: PacsSettings) -> requests.Session:
     session = requests.Session()
     if settings.username:
         session.auth = (settings.username, settings.password)
-    if settings.ca_bundle:
-        session.verify = settings.ca_bundle
     retry = Retry(
         total=settings.retries, connect=settings.retries, read=settings.retries, status=settings.retries,
         backoff_factor=0.5, status_forcelist=RETRIED_STATUSES, allowed_methods=frozenset({"GET", "POST"}),
         raise_on_status=False,
     )
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = _SiteAdapter(retry, settings.ca_bundle)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

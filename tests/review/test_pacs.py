@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -35,7 +36,7 @@ from review.pacs.send import send_result, source_dataset
 from review.pacs.settings import PacsSettings, PacsSettingsError, pacs_settings
 from review.triage import assess_files
 from tests.browser import free_port
-from tests.services import APP_AE_TITLE, PACS_AE_TITLE, PACS_PASSWORD, PACS_USER, orthanc_server
+from tests.services import APP_AE_TITLE, PACS_AE_TITLE, PACS_PASSWORD, PACS_USER, orthanc_server, tls_in_front
 
 READ = ReaderRead("Reader^Ada", "disagree", "consolidation left base", "2026-12-07T10:00:00+00:00", "Test Hospital")
 
@@ -187,6 +188,23 @@ def test_a_refusing_or_stopped_pacs_gives_a_message_not_an_exception(pacs, tmp_p
         client.search(StudyQuery(accession="ACC-1001"))
     assert doomed.url not in str(down.value) and "127.0.0.1" not in str(down.value)
     assert down.value.detail, "what the library said is kept for admins"
+
+
+def test_tls_with_the_sites_ca_bundle_and_a_message_without_it(pacs, tmp_path):
+    with tls_in_front(pacs, tmp_path / "haproxy.log") as secure:
+        trusted = connect(secure, ca_bundle=str(secure.ca_bundle))
+        assert [image.accession for image in trusted.search(StudyQuery(accession="ACC-1001"))] == ["ACC-1001"]
+        with pytest.raises(PacsError, match="certificate is not trusted"):
+            connect(secure, retries=0).search(StudyQuery(accession="ACC-1001"))
+
+
+def test_no_patient_identifier_reaches_the_logs(pacs, caplog):
+    """Even with the root logger at DEBUG, the PACS libraries (whose debug lines carry query URLs and datasets)
+    stay at WARNING."""
+    caplog.set_level(logging.DEBUG)
+    connect(pacs).search(StudyQuery(patient_id="PID-2"))
+    dimse(pacs).search(StudyQuery(patient_id="PID-2"))
+    assert "PID-2" not in caplog.text and "Roe" not in caplog.text
 
 
 @pytest.mark.slow
