@@ -6,7 +6,7 @@ credentials or a patient. What the library said goes in `detail`, for admins.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import pydicom
 
+# The fields a worklist row shows, asked of the PACS with every search.
+WORKLIST_FIELDS = (
+    "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "StudyDate", "AccessionNumber", "Modality",
+    "ViewPosition", "BodyPartExamined", "PatientAge", "PatientName", "PatientID",
+)
 CHEST_MODALITIES = ("CR", "DX")  # computed and digital radiography: the chest X-rays the model reads
 MAX_RESULTS = 200  # a worklist longer than this is cut, and the reader is told to narrow the search
 MASK = "•••"
@@ -94,3 +99,30 @@ class Pacs(Protocol):
 def sorted_worklist(images: list[WorklistImage]) -> list[WorklistImage]:
     """Newest study first, then by accession, as a reader scans a worklist."""
     return sorted(images, key=lambda image: (image.study_date, image.accession, image.sop_uid), reverse=True)
+
+
+def worklist_image(dataset: pydicom.Dataset) -> WorklistImage:
+    """A search answer as a worklist row (every value as text; absent ones empty)."""
+    def text(keyword: str) -> str:
+        value = dataset.get(keyword, "")
+        return "" if value is None else str(value)
+
+    return WorklistImage(
+        study_uid=text("StudyInstanceUID"), series_uid=text("SeriesInstanceUID"), sop_uid=text("SOPInstanceUID"),
+        study_date=text("StudyDate"), accession=text("AccessionNumber"), modality=text("Modality"),
+        view=text("ViewPosition"), body_part=text("BodyPartExamined"), age=text("PatientAge"),
+        patient_name=text("PatientName"), patient_id=text("PatientID"),
+    )
+
+
+def search_chest_radiographs(
+    query: StudyQuery, find: Callable[[dict[str, str]], list[pydicom.Dataset]]
+) -> list[WorklistImage]:
+    """Chest radiographs matching the query, newest first: `find` asks the PACS for one modality's matches."""
+    filters = query.filters()
+    if not filters:
+        raise PacsError("Give an accession number, a patient ID or a study date range to search the PACS.")
+    found: list[WorklistImage] = []
+    for modality in CHEST_MODALITIES:
+        found += [worklist_image(answer) for answer in find({**filters, "Modality": modality})[: MAX_RESULTS + 1]]
+    return sorted_worklist(found)

@@ -19,20 +19,15 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from review.pacs.connection import (
-    CHEST_MODALITIES,
     MAX_RESULTS,
+    WORKLIST_FIELDS,
     PacsError,
     StudyQuery,
     WorklistImage,
-    sorted_worklist,
+    search_chest_radiographs,
 )
 from review.pacs.settings import PacsSettings
 
-# The fields a worklist row shows, asked of the PACS with every search.
-WORKLIST_FIELDS = (
-    "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "StudyDate", "AccessionNumber", "Modality",
-    "ViewPosition", "BodyPartExamined", "PatientAge", "PatientName", "PatientID",
-)
 AS_STORED = (("application/dicom", "*"),)  # the stored transfer syntax, not a transcoded one
 RETRIED_STATUSES = (502, 503, 504)
 CONNECT_SECONDS = 10.0
@@ -113,19 +108,14 @@ class DicomWebPacs:
             raise PacsError(f"The PACS's answer could not be read ({action}).", str(error)) from error
 
     def search(self, query: StudyQuery) -> list[WorklistImage]:
-        """Chest radiographs (CR or DX) matching the query, newest first, at most MAX_RESULTS."""
-        filters = query.filters()
-        if not filters:
-            raise PacsError("Give an accession number, a patient ID or a study date range to search the PACS.")
-        found: list[WorklistImage] = []
+        """QIDO-RS: chest radiographs (CR or DX) matching the query, newest first."""
+        def find(filters: dict[str, str]) -> list[pydicom.Dataset]:
+            answers = self.client.search_for_instances(fields=WORKLIST_FIELDS, search_filters=filters,
+                                                       limit=MAX_RESULTS + 1)
+            return [pydicom.Dataset.from_json(answer) for answer in answers]
+
         with self._speaking("searching"):
-            for modality in CHEST_MODALITIES:
-                answers = self.client.search_for_instances(
-                    fields=WORKLIST_FIELDS, search_filters={**filters, "Modality": modality},
-                    limit=MAX_RESULTS + 1,
-                )
-                found += [worklist_image(pydicom.Dataset.from_json(answer)) for answer in answers]
-        return sorted_worklist(found)
+            return search_chest_radiographs(query, find)
 
     def retrieve(self, image: WorklistImage) -> bytes:
         """The image's file as the PACS stores it."""
@@ -154,16 +144,3 @@ class DicomWebPacs:
                 study_instance_uid=study_uid, search_filters={"SOPInstanceUID": sop_uid}, limit=1,
             ))
 
-
-def worklist_image(dataset: pydicom.Dataset) -> WorklistImage:
-    """A search answer as a worklist row (every value as text; absent ones empty)."""
-    def text(keyword: str) -> str:
-        value = dataset.get(keyword, "")
-        return "" if value is None else str(value)
-
-    return WorklistImage(
-        study_uid=text("StudyInstanceUID"), series_uid=text("SeriesInstanceUID"), sop_uid=text("SOPInstanceUID"),
-        study_date=text("StudyDate"), accession=text("AccessionNumber"), modality=text("Modality"),
-        view=text("ViewPosition"), body_part=text("BodyPartExamined"), age=text("PatientAge"),
-        patient_name=text("PatientName"), patient_id=text("PatientID"),
-    )

@@ -37,15 +37,7 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
-from review.pacs.connection import (
-    CHEST_MODALITIES,
-    MAX_RESULTS,
-    PacsError,
-    StudyQuery,
-    WorklistImage,
-    sorted_worklist,
-)
-from review.pacs.dicomweb import WORKLIST_FIELDS, worklist_image
+from review.pacs.connection import WORKLIST_FIELDS, PacsError, StudyQuery, WorklistImage, search_chest_radiographs
 from review.pacs.settings import PacsSettings
 
 CHEST_IMAGE_STORAGE = (ComputedRadiographyImageStorage, DigitalXRayImageStorageForPresentation,
@@ -126,15 +118,8 @@ class DimsePacs:
         return identifier
 
     def search(self, query: StudyQuery) -> list[WorklistImage]:
-        """C-FIND: chest radiographs (CR or DX) matching the query, newest first, at most MAX_RESULTS each."""
-        filters = query.filters()
-        if not filters:
-            raise PacsError("Give an accession number, a patient ID or a study date range to search the PACS.")
-        found: list[WorklistImage] = []
-        for modality in CHEST_MODALITIES:
-            answers = self._find(self._identifier(**filters, Modality=modality), "searching")
-            found += [worklist_image(answer) for answer in answers[: MAX_RESULTS + 1]]
-        return sorted_worklist(found)
+        """C-FIND: chest radiographs (CR or DX) matching the query, newest first."""
+        return search_chest_radiographs(query, lambda filters: self._find(self._identifier(**filters), "searching"))
 
     def retrieve(self, image: WorklistImage) -> bytes:
         """C-GET: the image's file, in the transfer syntax the PACS holds it in."""
