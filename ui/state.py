@@ -24,8 +24,10 @@ TRIAGE_PREVIOUS = "triage_previous"
 # Diagnose: the PACS (ui/diagnose/pacs.py); per session only, never in a shared cache.
 PACS_PANEL = "pacs_panel"  # open or not
 PACS_SEARCH = "pacs_search"
+PACS_SEARCHES = "pacs_searches"  # how many searches this session made: numbers the worklist's table
 PACS_WORKLIST = "pacs_worklist"  # the last search's images (review.pacs.connection.WorklistImage)
-PACS_TABLE = "pacs_table"
+PACS_TABLE = "pacs_table_"  # + the search's number and whether identifiers are shown
+PACS_WANTED = "pacs_wanted"  # the row just chosen, retrieved on this run
 PACS_IDENTIFIERS = "pacs_identifiers"
 PACS_OPEN = "pacs_open"  # (WorklistImage, the file's bytes) of the image opened from the PACS
 PACS_SEND = "pacs_send_"  # + the image

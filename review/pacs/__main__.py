@@ -8,8 +8,9 @@ Each row has model.predict's columns (label, probability, `flags`,
 `reasons`, as the page would say them) and the image's StudyInstanceUID,
 SeriesInstanceUID, SOPInstanceUID and accession number; with --send, the SR
 and the Secondary Capture are stored in each image's study, and `sent` says
-whether they were stored now or were there already (a result from this
-model version for this image is never sent twice). The password may come
+whether they were stored now or were there already (an image with any
+result of this model version, from this command or from the page, gets no
+other). The password may come
 from XRAY_PACS_PASSWORD instead of the command line, where others can read it.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from model.paths import DEFAULT_ARTIFACTS_DIR
-from review.pacs.connection import PacsError, StudyQuery
+from review.pacs.connection import MAX_RESULTS, PacsError, StudyQuery
 from review.pacs.settings import DEFAULT_CALLING_AE_TITLE, PacsSettings, PacsSettingsError, pacs_settings
 
 PASSWORD_ENV = "XRAY_PACS_PASSWORD"
@@ -73,19 +74,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     # TensorFlow only now: the arguments are checked and the PACS is to be asked.
-    from review.pacs.triage import triage_rows
+    from model.predict import FIELDS
+    from review.pacs.triage import found_images, triage_rows
 
     try:
-        rows = triage_rows(settings, query, args.model, args.send)
+        pacs, images = found_images(settings, query)
     except PacsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    from model.predict import FIELDS
-
-    with args.out.open("w", newline="") as handle:
+    if len(images) > MAX_RESULTS:
+        print(f"note: the PACS holds more matching images than the {MAX_RESULTS} per modality it was asked for; "
+              "run again with a later --since for the rest", file=sys.stderr)
+    rows = []
+    with args.out.open("w", newline="") as handle:  # row by row: a batch stopped halfway keeps what it scored
         writer = csv.DictWriter(handle, fieldnames=[*FIELDS, *PACS_FIELDS])
         writer.writeheader()
-        writer.writerows(rows)
+        for row in triage_rows(pacs, images, args.model, args.send):
+            writer.writerow(row)
+            handle.flush()
+            rows.append(row)
     sent = sum(row["sent"] == "stored" for row in rows)
     held = sum(row["sent"] == "already in the PACS" for row in rows)
     failed = sum(bool(row["error"]) for row in rows)

@@ -1,7 +1,8 @@
 """What the app asks of a PACS, whichever protocol carries it, and what it tells a reader when the PACS fails.
 
 A PacsError's message is for the reader: it never names the server, the
-credentials or a patient. What the library said goes in `detail`, for admins.
+credentials or a patient. What the library said goes in `detail`, for admins,
+with any URL's query (which can hold a patient ID) cut off.
 """
 from __future__ import annotations
 
@@ -25,12 +26,21 @@ MASK = "•••"
 _DATE = re.compile(r"^\d{8}$")
 
 
+_URL_QUERY = re.compile(r"\?[^\s'\")]*")
+_WILDCARDS = str.maketrans("", "", "*?\\")  # DICOM matching's wildcards, and the backslash of several values
+
+
 class PacsError(Exception):
     """The PACS could not do what was asked; str() is the reader's message, `detail` the library's words."""
 
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
-        self.detail = detail
+        self.detail = _URL_QUERY.sub("?…", detail)
+
+
+def unreachable(action: str, detail: str = "") -> PacsError:
+    return PacsError(f"The PACS cannot be reached just now ({action}). Try again later, or ask IT whether it is "
+                     "running.", detail)
 
 
 @dataclass(frozen=True)
@@ -51,11 +61,11 @@ class StudyQuery:
         return f"{low}-{high}"
 
     def filters(self) -> dict[str, str]:
-        """The matching keys a PACS is asked, wildcards taken literally (a reader types an identifier)."""
-        found = {"AccessionNumber": self.accession.strip(), "PatientID": self.patient_id.strip(),
-                 "StudyDate": self.date_range()}
-        return {key: value.replace("*", "").replace("?", "") if key != "StudyDate" else value
-                for key, value in found.items() if value}
+        """The matching keys a PACS is asked: a reader types an identifier, so wildcards are dropped, and a key
+        left empty is not asked (an empty key would match everything)."""
+        found = {"AccessionNumber": self.accession.translate(_WILDCARDS).strip(),
+                 "PatientID": self.patient_id.translate(_WILDCARDS).strip(), "StudyDate": self.date_range()}
+        return {key: value for key, value in found.items() if value}
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ class Pacs(Protocol):
 
     def store(self, datasets: Sequence[pydicom.Dataset]) -> None: ...
 
-    def holds(self, study_uid: str, sop_uid: str) -> bool: ...
+    def holds(self, study_uid: str, series_uid: str, sop_uid: str = "") -> bool: ...
 
 
 def sorted_worklist(images: list[WorklistImage]) -> list[WorklistImage]:

@@ -25,16 +25,17 @@ from review.pacs.connection import (
     StudyQuery,
     WorklistImage,
     search_chest_radiographs,
+    unreachable,
 )
-from review.pacs.settings import PacsSettings
+from review.pacs.settings import CONNECT_SECONDS, PacsSettings
 
 AS_STORED = (("application/dicom", "*"),)  # the stored transfer syntax, not a transcoded one
 RETRIED_STATUSES = (502, 503, 504)
-CONNECT_SECONDS = 10.0
 
-# The libraries' own loggers would write URLs with patient IDs in their queries; only warnings get through.
-for _name in ("dicomweb_client", "urllib3", "requests"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+# The libraries' own loggers write URLs, whose queries hold patient IDs: urllib3 even in its retry warnings.
+for _name, _level in (("dicomweb_client", logging.WARNING), ("requests", logging.WARNING),
+                      ("urllib3", logging.ERROR)):
+    logging.getLogger(_name).setLevel(_level)
 
 
 class _SiteAdapter(HTTPAdapter):
@@ -101,9 +102,8 @@ class DicomWebPacs:
                                 "or deleted.", str(error)) from error
             raise PacsError(f"The PACS answered with an error, HTTP {status} ({action}). Try again later.",
                             str(error)) from error
-        except requests.exceptions.RequestException as error:
-            raise PacsError(f"The PACS cannot be reached just now ({action}). Try again later, or ask IT whether "
-                            "it is running.", str(error)) from error
+        except (requests.exceptions.RequestException, OSError) as error:
+            raise unreachable(action, str(error)) from error
         except (ValueError, KeyError, TypeError, pydicom.errors.InvalidDicomError) as error:
             raise PacsError(f"The PACS's answer could not be read ({action}).", str(error)) from error
 
@@ -128,7 +128,7 @@ class DicomWebPacs:
         return buffer.getvalue()
 
     def store(self, datasets: Sequence[pydicom.Dataset]) -> None:
-        """STOW-RS; a refusal of any of them is an error (the caller then asks whether the PACS holds them)."""
+        """STOW-RS; a refusal of any of them is an error."""
         with self._speaking("storing the result"):
             answer = self.client.store_instances(list(datasets))
         failed = answer.get("FailedSOPSequence") if answer is not None else None
@@ -137,10 +137,11 @@ class DicomWebPacs:
             raise PacsError(f"The PACS refused {len(failed)} of the result's {len(datasets)} objects "
                             f"(failure reason {', '.join(reasons)}).")
 
-    def holds(self, study_uid: str, sop_uid: str) -> bool:
-        """Whether the PACS now holds this instance: asked again, not taken from a store's status."""
+    def holds(self, study_uid: str, series_uid: str, sop_uid: str = "") -> bool:
+        """Whether the PACS now holds this instance (any in the series, without `sop_uid`): asked again, not taken
+        from a store's status."""
         with self._speaking("checking the PACS"):
             return bool(self.client.search_for_instances(
-                study_instance_uid=study_uid, search_filters={"SOPInstanceUID": sop_uid}, limit=1,
+                study_instance_uid=study_uid, series_instance_uid=series_uid,
+                search_filters={"SOPInstanceUID": sop_uid} if sop_uid else None, limit=1,
             ))
-

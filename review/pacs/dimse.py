@@ -1,9 +1,10 @@
 """The PACS over DIMSE (pynetdicom), for a PACS that speaks no DICOMweb: C-ECHO, C-FIND, C-GET, C-STORE.
 
-One association per operation, with the site's AE titles and the same
-timeout for association, DIMSE messages and the network. C-GET keeps the
-image in the transfer syntax the PACS stores it in: every syntax this app
-decodes is offered for CR and DX.
+One association per operation, with the site's AE titles, the same timeout
+for association, DIMSE messages and the network, and the site's bounded
+retries for an association that cannot be opened. C-GET keeps the image in
+the transfer syntax the PACS stores it in: every syntax this app decodes is
+offered for CR and DX.
 """
 from __future__ import annotations
 
@@ -37,8 +38,16 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
-from review.pacs.connection import WORKLIST_FIELDS, PacsError, StudyQuery, WorklistImage, search_chest_radiographs
-from review.pacs.settings import PacsSettings
+from review.pacs.connection import (
+    MAX_RESULTS,
+    WORKLIST_FIELDS,
+    PacsError,
+    StudyQuery,
+    WorklistImage,
+    search_chest_radiographs,
+    unreachable,
+)
+from review.pacs.settings import CONNECT_SECONDS, PacsSettings
 
 CHEST_IMAGE_STORAGE = (ComputedRadiographyImageStorage, DigitalXRayImageStorageForPresentation,
                        DigitalXRayImageStorageForProcessing)
@@ -47,6 +56,7 @@ STORED_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExpli
                    ExplicitVRBigEndian, *JPEGTransferSyntaxes, *JPEGLSTransferSyntaxes, *JPEG2000TransferSyntaxes,
                    RLELossless]
 SUCCESS, PENDING = 0x0000, (0xFF00, 0xFF01)
+STORED_WITH_WARNING = (0xB000, 0xB006, 0xB007)  # coerced, elements discarded, or not matching the SOP class
 
 logging.getLogger("pynetdicom").setLevel(logging.WARNING)  # its debug logs print identifiers from the datasets
 
@@ -61,7 +71,7 @@ class DimsePacs:
     def _entity(self) -> AE:
         entity = AE(ae_title=self.settings.calling_ae_title)
         entity.acse_timeout = entity.dimse_timeout = entity.network_timeout = self.timeout
-        entity.connection_timeout = min(10.0, self.timeout)
+        entity.connection_timeout = min(CONNECT_SECONDS, self.timeout)
         return entity
 
     @contextmanager
@@ -70,14 +80,16 @@ class DimsePacs:
         settings = self.settings
         entity = self._entity()
         entity.requested_contexts = contexts
-        association = entity.associate(settings.dimse_host, settings.dimse_port, ae_title=settings.called_ae_title,
-                                       **options)
+        for _ in range(settings.retries + 1):
+            association = entity.associate(settings.dimse_host, settings.dimse_port,
+                                           ae_title=settings.called_ae_title, **options)
+            if association.is_established or association.is_rejected:
+                break
         if association.is_rejected:
             raise PacsError(f"The PACS refused this app's association ({action}): ask IT whether it knows the "
                             f"app's AE title, {settings.calling_ae_title}, and the called AE title is right.")
         if not association.is_established:
-            raise PacsError(f"The PACS cannot be reached just now ({action}). Try again later, or ask IT whether "
-                            "it is running.")
+            raise unreachable(action)
         try:
             yield association
         except (OSError, RuntimeError, ValueError) as error:
@@ -94,6 +106,7 @@ class DimsePacs:
             raise PacsError("The PACS did not answer the verification request (C-ECHO).")
 
     def _find(self, identifier: pydicom.Dataset, action: str) -> list[pydicom.Dataset]:
+        """C-FIND; past MAX_RESULTS + 1 answers the association is aborted (the caller says the list is cut)."""
         found: list[pydicom.Dataset] = []
         with self._association([build_context(StudyRootQueryRetrieveInformationModelFind)], action) as association:
             for status, answer in association.send_c_find(identifier, StudyRootQueryRetrieveInformationModelFind):
@@ -102,24 +115,28 @@ class DimsePacs:
                     raise PacsError(f"The PACS did not answer in time ({action}).")
                 if code in PENDING and answer is not None:
                     found.append(answer)
+                    if len(found) > MAX_RESULTS:
+                        association.abort()
+                        break
                 elif code != SUCCESS:
                     raise PacsError(f"The PACS answered the search with status 0x{code:04X} ({action}).")
         return found
 
     @staticmethod
-    def _identifier(**matching: str) -> pydicom.Dataset:
-        """An IMAGE-level query returning the worklist's fields; `matching` keys filter it."""
+    def _image_query(**keys: str) -> pydicom.Dataset:
+        """An IMAGE-level identifier with these keys (an empty one is returned, not matched)."""
         identifier = pydicom.Dataset()
         identifier.QueryRetrieveLevel = "IMAGE"
-        for keyword in WORKLIST_FIELDS:
-            setattr(identifier, keyword, "")
-        for keyword, value in matching.items():
+        for keyword, value in keys.items():
             setattr(identifier, keyword, value)
         return identifier
 
     def search(self, query: StudyQuery) -> list[WorklistImage]:
         """C-FIND: chest radiographs (CR or DX) matching the query, newest first."""
-        return search_chest_radiographs(query, lambda filters: self._find(self._identifier(**filters), "searching"))
+        fields = dict.fromkeys(WORKLIST_FIELDS, "")
+        return search_chest_radiographs(
+            query, lambda filters: self._find(self._image_query(**(fields | filters)), "searching")
+        )
 
     def retrieve(self, image: WorklistImage) -> bytes:
         """C-GET: the image's file, in the transfer syntax the PACS holds it in."""
@@ -137,10 +154,8 @@ class DimsePacs:
         # One context per syntax, so the PACS can accept each and send the file as stored, not transcoded.
         contexts += [build_context(storage, syntax) for storage in CHEST_IMAGE_STORAGE for syntax in STORED_SYNTAXES]
         roles = [build_role(storage, scp_role=True) for storage in CHEST_IMAGE_STORAGE]
-        identifier = pydicom.Dataset()
-        identifier.QueryRetrieveLevel = "IMAGE"
-        identifier.StudyInstanceUID, identifier.SeriesInstanceUID = image.study_uid, image.series_uid
-        identifier.SOPInstanceUID = image.sop_uid
+        identifier = self._image_query(StudyInstanceUID=image.study_uid, SeriesInstanceUID=image.series_uid,
+                                       SOPInstanceUID=image.sop_uid)
         with self._association(contexts, "retrieving the image", ext_neg=roles,
                                evt_handlers=[(evt.EVT_C_STORE, keep)]) as association:
             statuses = [status.get("Status") for status, _ in association.send_c_get(
@@ -152,20 +167,22 @@ class DimsePacs:
         return received[0]
 
     def store(self, datasets: Sequence[pydicom.Dataset]) -> None:
-        """C-STORE of each; a refusal is an error (the caller then asks whether the PACS holds them)."""
+        """C-STORE of each; a refusal is an error (stored with a warning is stored: the caller checks it is held)."""
         contexts = [build_context(storage, ExplicitVRLittleEndian) for storage in RESULT_STORAGE]
         with self._association(contexts, "storing the result") as association:
             for dataset in datasets:
+                accepted = {context.abstract_syntax for context in association.accepted_contexts}
+                if dataset.SOPClassUID not in accepted:
+                    raise PacsError(f"The PACS does not take {dataset.SOPClassUID.name} objects from this app, so "
+                                    "the result was not stored: ask IT to allow them for its AE title.")
                 status = association.send_c_store(dataset)
                 code = status.get("Status") if status else None
-                if code != SUCCESS:
+                if code != SUCCESS and code not in STORED_WITH_WARNING:
                     described = "no answer in time" if code is None else f"status 0x{code:04X}"
                     raise PacsError(f"The PACS refused to store the result ({described}).")
 
-    def holds(self, study_uid: str, sop_uid: str) -> bool:
-        """C-FIND for the instance: whether the PACS now holds it, asked again."""
-        identifier = pydicom.Dataset()
-        identifier.QueryRetrieveLevel = "IMAGE"
-        identifier.StudyInstanceUID, identifier.SeriesInstanceUID = study_uid, ""
-        identifier.SOPInstanceUID = sop_uid
+    def holds(self, study_uid: str, series_uid: str, sop_uid: str = "") -> bool:
+        """C-FIND for the instance (any in the series, without `sop_uid`): whether the PACS now holds it."""
+        identifier = self._image_query(StudyInstanceUID=study_uid, SeriesInstanceUID=series_uid,
+                                       SOPInstanceUID=sop_uid)
         return bool(self._find(identifier, "checking the PACS"))

@@ -1,13 +1,17 @@
 """The app's result as new series of the X-ray's own study: a Comprehensive 3D SR (TID 1500, highdicom) and a
 Secondary Capture with the explanation and a burned-in banner, for viewers that cannot show SR.
 
-Each result's UIDs are derived from what it says (the source image, the model
-version, the reader's recorded read), so storing the same result twice is a
-duplicate, not a second result, and a later run can ask the PACS whether it
-already holds it.
+Each result's UIDs are derived from what it holds, so storing the same result
+twice is a duplicate, not a second result: its two series from the source
+image and the model version (one series of each per model, which a later run
+asks the PACS for), the SR from the reader's recorded read too, the Secondary
+Capture from its pixels.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +40,7 @@ LOCAL_SCHEME = "99XRAYAI"
 THRESHOLD = hd.sr.CodedConcept("THRESHOLD", LOCAL_SCHEME, "Operating threshold of the probability")
 COMMENT = codes.DCM.Comment
 BANNER_SHARE = 0.07  # of the picture's height
+logging.getLogger("highdicom").setLevel(logging.ERROR)  # its messages quote the patient header it copies
 READS_IN_WORDS = {"agree": "agrees with the model", "disagree": "disagrees with the model", "unsure": "is unsure"}
 
 
@@ -84,13 +89,24 @@ class ResultUids:
     tracking: str
 
 
-def result_uids(source: pydicom.Dataset, result: AiResult) -> ResultUids:
-    """Fixed by the source image, the model version and the read (or its absence): the same result, the same UIDs."""
+def as_picture(explained: np.ndarray) -> np.ndarray:
+    """The explained X-ray (RGB in [0, 1], or uint8) as the Secondary Capture's 8-bit pixels, before the banner."""
+    return explained if explained.dtype == np.uint8 else np.rint(np.clip(explained, 0, 1) * 255).astype(np.uint8)
+
+
+def result_uids(source: pydicom.Dataset, result: AiResult, picture: np.ndarray) -> ResultUids:
+    """The same result, the same UIDs: see the module's docstring."""
+    image, version = str(source.SOPInstanceUID), result.model_version
     read = result.read
-    basis = [str(source.SOPInstanceUID), result.model_version,
-             f"{read.read}|{read.recorded_at}|{read.name}" if read else "unverified"]
-    return ResultUids(*(generate_uid(entropy_srcs=[*basis, part])
-                        for part in ("sr-series", "sr-instance", "sc-series", "sc-instance", "tracking")))
+    said = f"{read.read}|{read.recorded_at}|{read.name}|{read.note}" if read else "unverified"
+    pixels = hashlib.sha256(np.ascontiguousarray(picture).tobytes()).hexdigest()
+
+    def uid(*parts: str) -> str:
+        return generate_uid(entropy_srcs=[image, version, *parts])
+
+    return ResultUids(sr_series=uid("sr-series"), sr_instance=uid("sr-instance", said),
+                      sc_series=uid("sc-series"), sc_instance=uid("sc-instance", pixels),
+                      tracking=uid("tracking", said))
 
 
 def _comments(result: AiResult) -> list[hd.sr.TextContentItem]:
@@ -104,10 +120,9 @@ def _comments(result: AiResult) -> list[hd.sr.TextContentItem]:
             for text in texts]
 
 
-def structured_report(source: pydicom.Dataset, result: AiResult) -> pydicom.Dataset:
+def structured_report(source: pydicom.Dataset, result: AiResult, uids: ResultUids) -> pydicom.Dataset:
     """TID 1500: pneumonia present or absent, the calibrated probability, the threshold, the algorithm, the trust
     flags in words and the source image; verified by the reader when their read is recorded."""
-    uids = result_uids(source, result)
     device = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
         observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
@@ -156,6 +171,21 @@ def structured_report(source: pydicom.Dataset, result: AiResult) -> pydicom.Data
     return sr
 
 
+def result_objects(
+    source: pydicom.Dataset, result: AiResult, picture: np.ndarray, uids: ResultUids, wanted: set[str]
+) -> list[pydicom.Dataset]:
+    """The SR and the Secondary Capture whose instance UIDs are `wanted`. highdicom copies the patient and study
+    from the source, and warns with the patient's name about one it finds odd: those warnings are not passed on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built = []
+        if uids.sr_instance in wanted:
+            built.append(structured_report(source, result, uids))
+        if uids.sc_instance in wanted:
+            built.append(secondary_capture(source, picture, result, uids))
+    return built
+
+
 def with_banner(picture: np.ndarray, text: str) -> np.ndarray:
     """`picture` (RGB uint8) under a black band carrying `text` in white, burned into the pixels."""
     height, width = picture.shape[:2]
@@ -171,10 +201,10 @@ def with_banner(picture: np.ndarray, text: str) -> np.ndarray:
     return np.vstack([banner, picture])
 
 
-def secondary_capture(source: pydicom.Dataset, explained: np.ndarray, result: AiResult) -> pydicom.Dataset:
-    """The explained X-ray (RGB in [0, 1] or uint8) with the banner, as a Secondary Capture of the same study."""
-    picture = explained if explained.dtype == np.uint8 else np.rint(np.clip(explained, 0, 1) * 255).astype(np.uint8)
-    uids = result_uids(source, result)
+def secondary_capture(
+    source: pydicom.Dataset, picture: np.ndarray, result: AiResult, uids: ResultUids
+) -> pydicom.Dataset:
+    """The explained X-ray (as_picture) with the banner, as a Secondary Capture of the same study."""
     image = hd.sc.SCImage.from_ref_dataset(
         ref_dataset=source, pixel_array=with_banner(picture, result.banner()), photometric_interpretation="RGB",
         bits_allocated=8, coordinate_system="PATIENT", series_instance_uid=uids.sc_series,

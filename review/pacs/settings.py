@@ -20,8 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 
+PACS_SECTION = "pacs"  # of .streamlit/secrets.toml
 DEFAULT_TIMEOUT_SECONDS = 20.0
+CONNECT_SECONDS = 10.0  # at most, to open a connection (HTTP or DICOM association)
 DEFAULT_RETRIES = 2
 MAX_RETRIES = 5
 DEFAULT_CALLING_AE_TITLE = "XRAYAPP"
@@ -90,6 +93,8 @@ def pacs_settings(section: Mapping[str, object] | None) -> PacsSettings:
         title = getattr(settings, name)
         if len(title) > 16 or not title.isascii() or "\\" in title:
             raise PacsSettingsError(f"[pacs] {name} must be at most 16 ASCII characters without a backslash.")
+    if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
+        raise PacsSettingsError("[pacs] ca_bundle names no readable file on this server.")
     if not 0 < settings.timeout_seconds <= 600:
         raise PacsSettingsError("[pacs] timeout_seconds must be between 0 and 600.")
     if not 0 <= settings.retries <= MAX_RETRIES:

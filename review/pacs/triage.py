@@ -1,6 +1,7 @@
 """Score the PACS's chest radiographs as the Diagnose page does, and send each result back if asked."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from model.trust.ood import OodModel
 from model.trust.view_checks import Probe
 from review.pacs.connect import connect
 from review.pacs.connection import Pacs, PacsError, StudyQuery, WorklistImage
+from review.pacs.dimse import DimsePacs
 from review.pacs.results import result_for
 from review.pacs.send import send_result, source_dataset
 from review.pacs.settings import PacsSettings
@@ -29,13 +31,21 @@ def explained_picture(classifier: Classifier, assessment: Assessment) -> np.ndar
                              DEFAULT_OPACITY).pros_cons
 
 
-def triage_rows(settings: PacsSettings, query: StudyQuery, model_dir: Path, send: bool) -> list[dict]:
-    """One row per chest radiograph found: the call and trust signals, its UIDs, and what was sent."""
+def found_images(settings: PacsSettings, query: StudyQuery) -> tuple[Pacs, list[WorklistImage]]:
+    """The PACS and its chest radiographs matching the query; over DIMSE a C-ECHO first, so a wrong port or AE
+    title is said before any search."""
     pacs = connect(settings)
-    images = pacs.search(query)
+    if isinstance(pacs, DimsePacs):
+        pacs.echo()
+    return pacs, pacs.search(query)
+
+
+def triage_rows(pacs: Pacs, images: list[WorklistImage], model_dir: Path, send: bool) -> Iterator[dict]:
+    """One row per image, as soon as it is scored (and sent): the call and trust signals, its UIDs, what was sent."""
     classifier = load_classifier(model_dir)
     ood, probes = trust_checks(model_dir)
-    return [_row(pacs, classifier, ood, probes, image, send) for image in images]
+    for image in images:
+        yield _row(pacs, classifier, ood, probes, image, send)
 
 
 def _row(
@@ -53,7 +63,7 @@ def _row(
     if send and assessment.ok:
         try:
             sent = send_result(pacs, source_dataset(data), result_for(assessment, classifier.version),
-                               explained_picture(classifier, assessment))
+                               explained_picture(classifier, assessment), once_per_model=True)
         except PacsError as error:
             row["sent"] = f"not sent: {error}"
         else:

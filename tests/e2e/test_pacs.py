@@ -82,6 +82,13 @@ def test_a_study_from_the_pacs_is_read_and_its_result_sent_back(pacs_server, pac
     [sr] = [item for item in pacs.instances() if item.get("AccessionNumber") == "ACC-1002" and item["Modality"] == "SR"]
     report = pydicom.dcmread(pacs_file(pacs, sr))
     assert report.VerificationFlag == "VERIFIED" and shown_metrics(page)["Result"] == metrics["Result"]
+
+    page.get_by_label("Accession number").fill("ACC-1003")
+    page.get_by_role("button", name="Search the PACS").click()
+    wait_until_idle(page)
+    assert page.get_by_test_id("stHeading").filter(has_text=heading).count() == 1, \
+        "a new search opens nothing until a row of it is chosen"
+    assert page.get_by_test_id("stHeading").filter(has_text="ACC-1003").count() == 0
     page.context.close()
 
 

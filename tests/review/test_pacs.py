@@ -80,6 +80,7 @@ def no_iod_errors(path: Path) -> None:
     ({"dimse_host": "pacs", "dimse_port": 104, "called_ae_title": "A" * 17}, "at most 16"),
     ({"dicomweb_url": "https://p", "timeout_seconds": "20"}, "must be a float"),
     ({"dicomweb_url": "https://p", "retries": 9}, "between 0 and 5"),
+    ({"dicomweb_url": "https://p", "ca_bundle": "/no/such/ca.pem"}, "no readable file"),
 ])
 def test_a_wrong_pacs_section_says_which_setting(section, says):
     with pytest.raises(PacsSettingsError, match=says):
@@ -104,6 +105,8 @@ def test_search_finds_chest_radiographs_by_accession_patient_and_date(pacs, pacs
     assert client.search(StudyQuery(accession="ACC-9999")) == []
     with pytest.raises(PacsError, match="Give an accession number"):
         client.search(StudyQuery())
+    with pytest.raises(PacsError, match="Give an accession number"):
+        client.search(StudyQuery(accession="*", patient_id="?"))  # a wildcard alone would match every patient
 
 
 @pytest.mark.parametrize("accession, syntax", [("ACC-1002", JPEG2000Lossless), ("ACC-1003", RLELossless)])
@@ -128,7 +131,7 @@ def test_a_result_goes_back_as_sr_and_secondary_capture_that_read_back_with_ever
     result = result_for(assessment, classifier.version, READ)
     picture = np.full((600, 800, 3), 0.5)
     sent = send_result(client, source, result, picture)
-    assert not sent.already_held and client.holds(image.study_uid, sent.sr_uid)
+    assert not sent.already_held
 
     sr_path, sc_path = tmp_path / "sr.dcm", tmp_path / "sc.dcm"
     sr_path.write_bytes(pacs.file(sent.sr_uid))
@@ -172,8 +175,25 @@ def test_a_result_goes_back_as_sr_and_secondary_capture_that_read_back_with_ever
     assert again.already_held and (again.sr_uid, again.sc_uid) == (sent.sr_uid, sent.sc_uid)
     assert len(pacs.instances()) == before, "a retried send is the same result, not a second one"
     unread = send_result(client, source, result_for(assessment, classifier.version), picture)
-    assert unread.sr_uid != sent.sr_uid
+    assert unread.sr_uid != sent.sr_uid and unread.sc_uid == sent.sc_uid, "the same picture is the same image"
     assert pydicom.dcmread(io.BytesIO(pacs.file(unread.sr_uid))).VerificationFlag == "UNVERIFIED"
+    assert len(pacs.instances()) == before + 1, "only the new report was stored"
+    assert send_result(client, source, result, picture, once_per_model=True).already_held
+
+
+def test_a_header_the_result_cannot_copy_is_a_message(pacs, classifier):
+    client = connect(pacs)
+    [image] = client.search(StudyQuery(accession="ACC-1003"))
+    data = client.retrieve(image)
+    [assessment] = assess_files(classifier, [(image.file_name, data)])
+    source = source_dataset(data)
+    del source.PatientSex, source.StudyID  # the General Study and Patient modules, which the result copies
+    before = len(pacs.instances())
+    with pytest.raises(PacsError, match="lacks something the result must copy"):
+        send_result(client, source, result_for(assessment, classifier.version), np.zeros((50, 50, 3)))
+    assert len(pacs.instances()) == before
+    with pytest.raises(PacsError, match="cannot be read again"):
+        source_dataset(b"not a DICOM file")
 
 
 def test_a_refusing_or_stopped_pacs_gives_a_message_not_an_exception(pacs, tmp_path):
@@ -198,13 +218,18 @@ def test_tls_with_the_sites_ca_bundle_and_a_message_without_it(pacs, tmp_path):
             connect(secure, retries=0).search(StudyQuery(accession="ACC-1001"))
 
 
-def test_no_patient_identifier_reaches_the_logs(pacs, caplog):
-    """Even with the root logger at DEBUG, the PACS libraries (whose debug lines carry query URLs and datasets)
-    stay at WARNING."""
+def test_no_patient_identifier_reaches_the_logs_or_a_message(pacs, caplog, tmp_path):
+    """Even with the root logger at DEBUG, the PACS libraries (whose lines carry query URLs and datasets) stay
+    quiet: while searching, and while retrying a PACS that has stopped."""
     caplog.set_level(logging.DEBUG)
     connect(pacs).search(StudyQuery(patient_id="PID-2"))
     dimse(pacs).search(StudyQuery(patient_id="PID-2"))
+    with orthanc_server(tmp_path / "stopping.log") as stopping:
+        client = connect(stopping, retries=2)
+    with pytest.raises(PacsError) as down:
+        client.search(StudyQuery(patient_id="PID-2"))
     assert "PID-2" not in caplog.text and "Roe" not in caplog.text
+    assert "PID-2" not in str(down.value) and "PID-2" not in down.value.detail
 
 
 @pytest.mark.slow
@@ -239,7 +264,8 @@ def test_dimse_finds_retrieves_as_stored_and_stores_the_result(pacs, pacs_studie
     [assessment] = assess_files(classifier, [(image.file_name, data)])
     result = result_for(assessment, classifier.version)
     sent = send_result(client, source_dataset(data), result, np.full((300, 400, 3), 0.5))
-    assert client.holds(image.study_uid, sent.sr_uid) and client.holds(image.study_uid, sent.sc_uid)
+    assert [pydicom.dcmread(io.BytesIO(pacs.file(uid))).SOPInstanceUID for uid in (sent.sr_uid, sent.sc_uid)] == [
+        sent.sr_uid, sent.sc_uid]
     assert pydicom.dcmread(io.BytesIO(pacs.file(sent.sr_uid))).StudyInstanceUID == image.study_uid
     assert send_result(client, source_dataset(data), result, np.full((300, 400, 3), 0.5)).already_held
 

@@ -8,6 +8,7 @@ PACS is shown as plain text.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pandas as pd
@@ -15,10 +16,9 @@ import streamlit as st
 
 from review.access import Reader
 from review.pacs.connection import MASK, MAX_RESULTS, Pacs, PacsError, StudyQuery, WorklistImage
-from review.pacs.settings import PacsSettings, PacsSettingsError, pacs_settings
+from review.pacs.settings import PACS_SECTION, PacsSettings, PacsSettingsError, pacs_settings
 from ui import state
 from ui.access import secret_section
-from ui.diagnose.sources import PACS_SECTION
 from ui.text import plain
 
 
@@ -55,6 +55,7 @@ def _worklist_table(images: list[WorklistImage], identifiers: bool) -> pd.DataFr
 
 
 def _search(settings: PacsSettings, reader: Reader) -> None:
+    """A new search replaces the worklist and its table (numbered, so no earlier row choice carries over)."""
     with st.form(state.PACS_SEARCH, border=False):
         accession_column, patient_column, from_column, to_column = st.columns(4)
         accession = accession_column.text_input("Accession number")
@@ -64,6 +65,8 @@ def _search(settings: PacsSettings, reader: Reader) -> None:
         searched = st.form_submit_button("Search the PACS", icon=":material/search:")
     if not searched:
         return
+    st.session_state[state.PACS_SEARCHES] = st.session_state.get(state.PACS_SEARCHES, 0) + 1
+    st.session_state.pop(state.PACS_WORKLIST, None)
     query = StudyQuery(accession=accession, patient_id=patient_id, date_from=date_from, date_to=date_to)
     try:
         with st.spinner("Searching the PACS…"):
@@ -72,8 +75,27 @@ def _search(settings: PacsSettings, reader: Reader) -> None:
         show_failure(error, reader)
 
 
-def pacs_source(reader: Reader, on_open: Callable[[], None]) -> None:
-    """The search form and worklist; choosing an image retrieves it and calls on_open() to make it the page's."""
+def _choose(table_key: str, images: list[WorklistImage]) -> None:
+    """A row chosen (not merely still chosen) is wanted once: retrieved on this run, not retried on later ones."""
+    rows = st.session_state[table_key].selection.rows
+    if rows:
+        st.session_state[state.PACS_WANTED] = images[rows[0]]
+
+
+def _open(wanted: WorklistImage, site: PacsSettings, reader: Reader, on_open: Callable[[], None]) -> None:
+    try:
+        with st.spinner("Retrieving the image from the PACS…"):
+            data = connection(site).retrieve(wanted)
+    except PacsError as error:
+        show_failure(error, reader)
+        return
+    st.session_state[state.PACS_OPEN] = (wanted, data)
+    on_open()
+
+
+def pacs_source(reader: Reader, on_open: Callable[[], None], showing_pacs: bool) -> None:
+    """The search form and worklist; choosing an image retrieves it and calls on_open() to make it the page's.
+    `showing_pacs`: the page shows the image opened from the PACS (else a button brings it back)."""
     try:
         site = settings()
     except PacsSettingsError as error:
@@ -86,9 +108,15 @@ def pacs_source(reader: Reader, on_open: Callable[[], None]) -> None:
         return
     with panel:
         _search(site, reader)
-        images: list[WorklistImage] = st.session_state.get(state.PACS_WORKLIST, [])
+        if (wanted := st.session_state.pop(state.PACS_WANTED, None)) is not None:
+            _open(wanted, site, reader, on_open)
+        opened = st.session_state.get(state.PACS_OPEN)
+        if opened is not None and not showing_pacs:
+            st.button(f"Back to the image opened from the PACS ({opened[0].accession or 'no accession'})",
+                      on_click=on_open, icon=":material/undo:")
         if state.PACS_WORKLIST not in st.session_state:
             return
+        images: list[WorklistImage] = st.session_state[state.PACS_WORKLIST]
         if not images:
             st.info("The PACS holds no chest radiograph (CR or DX) matching this search.")
             return
@@ -96,25 +124,12 @@ def pacs_source(reader: Reader, on_open: Callable[[], None]) -> None:
             st.warning(f"More than {MAX_RESULTS} images match: the first {MAX_RESULTS} are listed; narrow the search.")
             images = images[:MAX_RESULTS]
         identifiers = st.toggle("Show patient identifiers", key=state.PACS_IDENTIFIERS)
-        chosen = st.dataframe(
-            _worklist_table(images, identifiers), hide_index=True, on_select="rerun", selection_mode="single-row",
-            key=f"{state.PACS_TABLE}_{identifiers}",
-        ).selection.rows
+        table_key = f"{state.PACS_TABLE}_{st.session_state.get(state.PACS_SEARCHES, 0)}_{identifiers}"
+        st.dataframe(
+            _worklist_table(images, identifiers), hide_index=True, selection_mode="single-row", key=table_key,
+            on_select=functools.partial(_choose, table_key, images),
+        )
         st.caption("Choose a row to open the image as if it were uploaded.")
-        if not chosen:
-            return
-        image = images[chosen[0]]
-        opened = st.session_state.get(state.PACS_OPEN)
-        if opened is not None and opened[0] == image:
-            return
-        try:
-            with st.spinner("Retrieving the image from the PACS…"):
-                data = connection(site).retrieve(image)
-        except PacsError as error:
-            show_failure(error, reader)
-            return
-        st.session_state[state.PACS_OPEN] = (image, data)
-        on_open()
 
 
 def opened_file() -> tuple[str, bytes] | None:

@@ -10,11 +10,11 @@ import streamlit as st
 from model.imaging.formats import FORMAT_NAMES, IMAGE_SUFFIXES, image_files
 from model.paths import SAMPLES_DIR
 from review.access import Reader
+from review.pacs.settings import PACS_SECTION
 from ui import state
 from ui.access import secret_section
 from ui.text import plain
 
-PACS_SECTION = "pacs"  # of .streamlit/secrets.toml (review/pacs/settings.py)
 UPLOAD_TYPES = sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
 # The values of state.SOURCE: the source the user touched last wins.
 FROM_UPLOAD, FROM_SAMPLE, FROM_REVIEW, FROM_PACS = "upload", "sample", "review", "pacs"
@@ -70,7 +70,7 @@ def chosen_files(reader: Reader) -> list[tuple[str, bytes]]:
     if pacs_configured():
         from ui.diagnose.pacs import opened_file, pacs_source  # only where a PACS is configured
 
-        pacs_source(reader, lambda: _choose_source(FROM_PACS))
+        pacs_source(reader, lambda: _choose_source(FROM_PACS), st.session_state.get(state.SOURCE) == FROM_PACS)
         if st.session_state.get(state.SOURCE) == FROM_PACS and (opened := opened_file()) is not None:
             return [opened]
     source = st.session_state.get(state.SOURCE)
