@@ -9,6 +9,7 @@ authentication on, storage in a temporary folder, DICOM and HTTP on free ports.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
@@ -183,18 +184,20 @@ class OrthancServer:
         return requests.get(f"{self.url}/instances/{instance}/file", auth=auth, timeout=30).content
 
 
-def _answers_https(url: str, ca_bundle: Path | None = None) -> bool:
+def _answers_https(url: str, ca_bundle: Path | None = None, headers: dict[str, str] | None = None) -> bool:
     try:
-        return requests.get(url, auth=(PACS_USER, PACS_PASSWORD), timeout=2,
+        auth = None if headers else (PACS_USER, PACS_PASSWORD)
+        return requests.get(url, auth=auth, headers=headers, timeout=2,
                             verify=str(ca_bundle or True)).status_code == 200
     except requests.RequestException:
         return False
 
 
 @contextmanager
-def tls_in_front(server: OrthancServer, log: Path) -> Iterator[OrthancServer]:
+def tls_in_front(server: OrthancServer, log: Path, bearer_token: str = "") -> Iterator[OrthancServer]:
     """HAProxy terminating HTTPS in front of `server`, under a certificate made for the run (openssl), which is
-    also the CA bundle a client must be given. (Debian's Orthanc 1.10 crashes on a TLS handshake of its own.)"""
+    also the CA bundle a client must be given. (Debian's Orthanc 1.10 crashes on a TLS handshake of its own.)
+    With `bearer_token`, it is a gateway that lets through only requests carrying that token, as the PACS's user."""
     folder = Path(tempfile.mkdtemp(prefix="xray-tls-"))
     key, certificate = folder / "key.pem", folder / "certificate.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key),
@@ -202,15 +205,22 @@ def tls_in_front(server: OrthancServer, log: Path) -> Iterator[OrthancServer]:
                    check=True, capture_output=True)
     (folder / "server.pem").write_text(certificate.read_text() + key.read_text())
     port, backend = free_port(), server.url.removeprefix("http://")
+    gateway = ""
+    if bearer_token:
+        basic = base64.b64encode(f"{PACS_USER}:{PACS_PASSWORD}".encode()).decode()
+        token_given = f'{{ req.hdr(authorization) -m str "Bearer {bearer_token}" }}'
+        gateway = (f"  http-request deny deny_status 401 unless {token_given}\n"
+                   f'  http-request set-header Authorization "Basic {basic}"\n')
     (folder / "haproxy.cfg").write_text(
         "defaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n"
-        f"frontend pacs\n  bind {HOST}:{port} ssl crt {folder / 'server.pem'}\n  default_backend orthanc\n"
+        f"frontend pacs\n  bind {HOST}:{port} ssl crt {folder / 'server.pem'}\n{gateway}  default_backend orthanc\n"
         f"backend orthanc\n  server orthanc {backend}\n"
     )
     url = f"https://{HOST}:{port}"
+    headers = {"Authorization": f"Bearer {bearer_token}"} if bearer_token else {}
     try:
         with running(["haproxy", "-db", "-f", str(folder / "haproxy.cfg")], log,
-                     lambda: _answers_https(f"{url}/system", certificate), "HAProxy"):
+                     lambda: _answers_https(f"{url}/system", certificate, headers), "HAProxy"):
             yield OrthancServer(url, server.dicom_port, server.folder, certificate)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -218,6 +218,19 @@ def test_tls_with_the_sites_ca_bundle_and_a_message_without_it(pacs, tmp_path):
             connect(secure, retries=0).search(StudyQuery(accession="ACC-1001"))
 
 
+def test_a_bearer_token_through_a_gateway(pacs, tmp_path):
+    """A site whose PACS sits behind a gateway taking bearer tokens (HAProxy here, passing on as the PACS's user)."""
+    with tls_in_front(pacs, tmp_path / "gateway.log", bearer_token="site-token") as gateway:
+        def with_token(token: str) -> DicomWebPacs:
+            return DicomWebPacs(pacs_settings({"dicomweb_url": gateway.dicomweb_url, "token": token,
+                                               "ca_bundle": str(gateway.ca_bundle), "timeout_seconds": 10}))
+
+        assert [image.accession for image in with_token("site-token").search(StudyQuery(accession="ACC-1001"))] == [
+            "ACC-1001"]
+        with pytest.raises(PacsError, match="refused this app's credentials"):
+            with_token("wrong-token").search(StudyQuery(accession="ACC-1001"))
+
+
 def test_no_patient_identifier_reaches_the_logs_or_a_message(pacs, caplog, tmp_path):
     """Even with the root logger at DEBUG, the PACS libraries (whose lines carry query URLs and datasets) stay
     quiet: while searching, and while retrying a PACS that has stopped."""
