@@ -70,11 +70,10 @@ def pacs_studies(val_images) -> dict[str, tuple[PacsStudy, str, Path]]:
 def pacs(pacs_studies, tmp_path_factory) -> Iterator[OrthancServer]:
     """One real Orthanc (DICOMweb, authentication on) for the run, holding the chest X-rays of pacs_studies and
     one CT image, which a search for chest radiographs must not find."""
-    from tests.inputs import pacs_xray
+    from tests.inputs import store_studies
 
     with orthanc_server(tmp_path_factory.mktemp("orthanc") / "orthanc.log") as server:
-        for study, syntax, path in pacs_studies.values():
-            server.store(pacs_xray(np.asarray(Image.open(path).convert("L")), study, syntax))
+        store_studies(server, pacs_studies.values())
         server.store(Path(get_testdata_file("CT_small.dcm")).read_bytes())
         yield server
 

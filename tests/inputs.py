@@ -302,3 +302,9 @@ def pacs_xray(pixels: np.ndarray, study: PacsStudy, transfer_syntax: str = Expli
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def store_studies(pacs, studies) -> None:
+    """Put each (PacsStudy, transfer syntax, X-ray path) of `studies` into a test PACS (tests/services.py)."""
+    for study, syntax, path in studies:
+        pacs.store(pacs_xray(np.asarray(Image.open(path).convert("L")), study, syntax))

@@ -36,6 +36,7 @@ from review.pacs.send import send_result, source_dataset
 from review.pacs.settings import PacsSettings, PacsSettingsError, pacs_settings
 from review.triage import assess_files
 from tests.browser import free_port
+from tests.inputs import store_studies
 from tests.services import APP_AE_TITLE, PACS_AE_TITLE, PACS_PASSWORD, PACS_USER, orthanc_server, tls_in_front
 
 READ = ReaderRead("Reader^Ada", "disagree", "consolidation left base", "2026-12-07T10:00:00+00:00", "Test Hospital")
@@ -246,8 +247,14 @@ def test_no_patient_identifier_reaches_the_logs_or_a_message(pacs, caplog, tmp_p
 
 
 @pytest.mark.slow
-def test_batch_triage_scores_since_a_date_and_never_sends_a_result_twice(pacs, tmp_path):
-    out = tmp_path / "triage.csv"
+def test_batch_triage_scores_since_a_date_and_never_sends_a_result_twice(pacs_studies, tmp_path):
+    """Its own PACS: the shared one holds results the page's tests sent."""
+    with orthanc_server(tmp_path / "triage.log") as pacs:
+        store_studies(pacs, pacs_studies.values())
+        triage_twice(pacs, tmp_path / "triage.csv")
+
+
+def triage_twice(pacs, out: Path) -> None:
     common = ["triage", "--dicomweb", pacs.dicomweb_url, "--user", PACS_USER, "--password", PACS_PASSWORD,
               "--since", "20261110", "--out", str(out)]
     assert pacs_cli([*common, "--send"]) == 0
