@@ -184,7 +184,7 @@ class OrthancServer:
         return requests.get(f"{self.url}/instances/{instance}/file", auth=auth, timeout=30).content
 
 
-def _answers_https(url: str, ca_bundle: Path | None = None, headers: dict[str, str] | None = None) -> bool:
+def _answers_signed_in(url: str, ca_bundle: Path | None = None, headers: dict[str, str] | None = None) -> bool:
     try:
         auth = None if headers else (PACS_USER, PACS_PASSWORD)
         return requests.get(url, auth=auth, headers=headers, timeout=2,
@@ -220,7 +220,7 @@ def tls_in_front(server: OrthancServer, log: Path, bearer_token: str = "") -> It
     headers = {"Authorization": f"Bearer {bearer_token}"} if bearer_token else {}
     try:
         with running(["haproxy", "-db", "-f", str(folder / "haproxy.cfg")], log,
-                     lambda: _answers_https(f"{url}/system", certificate, headers), "HAProxy"):
+                     lambda: _answers_signed_in(f"{url}/system", certificate, headers), "HAProxy"):
             yield OrthancServer(url, server.dicom_port, server.folder, certificate)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -253,7 +253,7 @@ def orthanc_server(log: Path) -> Iterator[OrthancServer]:
     (folder / "orthanc.json").write_text(json.dumps(config))
     url = f"http://{HOST}:{http_port}"
     try:
-        with running([ORTHANC, str(folder / "orthanc.json")], log, lambda: _answers_https(f"{url}/system"), "Orthanc",
+        with running([ORTHANC, str(folder / "orthanc.json")], log, lambda: _answers_signed_in(f"{url}/system"), "Orthanc",
                      cwd=folder):
             yield OrthancServer(url, dicom_port, folder)
     finally:

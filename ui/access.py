@@ -169,6 +169,14 @@ def sign_in_off_notice() -> None:
         ), icon="⚠️")
 
 
+def show_problem(message: str, detail: str, reader: Reader, said_by: str) -> None:
+    """The reason in words for everyone; what `said_by` (the database, the PACS connection) said, only for an
+    admin."""
+    st.error(plain(message), icon="🚫")
+    if detail and reader.is_admin:
+        st.caption(plain(f"{said_by} said: {detail}"))
+
+
 def identity_sidebar(reader: Reader) -> None:
     """Who is signed in, in what role, and the way out."""
     if reader.is_local:

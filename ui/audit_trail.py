@@ -25,6 +25,7 @@ from review.audit import (
     shown_location,
 )
 from ui import state
+from ui.access import show_problem
 from ui.text import plain
 
 TABLE_COLUMNS = ["recorded_at", "file_name", "model_label", "probability", "clinician_read", "note"]
@@ -60,17 +61,14 @@ def open_trail(reader: Reader) -> Trail:
     return trail
 
 
-def show_problem(message: str, detail: str, reader: Reader) -> None:
-    """The reason in words for everyone; the database's own words only for an admin."""
-    st.error(plain(message), icon="🚫")
-    if detail and reader.is_admin:
-        st.caption(plain(f"The database said: {detail}"))
+def show_trail_problem(message: str, detail: str, reader: Reader) -> None:
+    show_problem(message, detail, reader, "The database")
 
 
 def show_state(trail: Trail, reader: Reader) -> bool:
     """Why the trail cannot be used or written, and (admins) where it is kept; False when there is nothing to list."""
     if trail.problem is not None:
-        show_problem(f"Audit trail: {trail.problem}", trail.problem.detail, reader)
+        show_trail_problem(f"Audit trail: {trail.problem}", trail.problem.detail, reader)
         return False
     if trail.store is not None and trail.store.read_only_reason:
         st.warning(plain(trail.store.read_only_reason), icon="🔒")

@@ -24,8 +24,6 @@ CHEST_MODALITIES = ("CR", "DX")  # computed and digital radiography: the chest X
 MAX_RESULTS = 200  # a worklist longer than this is cut, and the reader is told to narrow the search
 MASK = "•••"
 _DATE = re.compile(r"^\d{8}$")
-
-
 _URL_QUERY = re.compile(r"\?[^\s'\")]*")
 _WILDCARDS = str.maketrans("", "", "*?\\")  # DICOM matching's wildcards, and the backslash of several values
 

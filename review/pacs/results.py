@@ -191,13 +191,16 @@ def with_banner(picture: np.ndarray, text: str) -> np.ndarray:
     height, width = picture.shape[:2]
     band = max(24, round(height * BANNER_SHARE))
     scale = band / 40
-    thickness = max(1, round(scale * 1.5))
-    (text_width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+
+    def stroke() -> int:
+        return max(1, round(scale * 1.5))
+
+    (text_width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke())
     if text_width > width - 16:
         scale *= (width - 16) / text_width
     banner = np.zeros((band, width, 3), np.uint8)
-    cv2.putText(banner, text, (8, round(band * 0.68)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
-                max(1, round(scale * 1.5)), cv2.LINE_AA)
+    cv2.putText(banner, text, (8, round(band * 0.68)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), stroke(),
+                cv2.LINE_AA)
     return np.vstack([banner, picture])
 
 

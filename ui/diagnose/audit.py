@@ -8,7 +8,7 @@ from review.access import Reader
 from review.audit import MAX_NOTE_CHARS, READS, AuditStore, note_problem
 from review.triage import UNRELIABLE_CAPTION, Assessment
 from ui import pages, state
-from ui.audit_trail import count_phrase, export_button, open_trail, reads_table, show_problem, show_state
+from ui.audit_trail import count_phrase, export_button, open_trail, reads_table, show_state, show_trail_problem
 from ui.resources import classifier
 from ui.text import plain
 
@@ -71,7 +71,7 @@ def audit_panel(assessment: Assessment, reader: Reader) -> None:
     if outcome := st.session_state.pop(state.for_image(state.AUDIT_OUTCOME, assessment.digest), None):
         kind, text, detail = outcome
         if kind == "error":
-            show_problem(text, detail, reader)
+            show_trail_problem(text, detail, reader)
         else:
             show, icon = OUTCOME_STYLES[kind]
             show(plain(text), icon=icon)

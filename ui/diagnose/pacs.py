@@ -18,7 +18,7 @@ from review.access import Reader
 from review.pacs.connection import MASK, MAX_RESULTS, Pacs, PacsError, StudyQuery, WorklistImage
 from review.pacs.settings import PACS_SECTION, PacsSettings, PacsSettingsError, pacs_settings
 from ui import state
-from ui.access import secret_section
+from ui.access import secret_section, show_problem
 from ui.text import plain
 
 
@@ -33,9 +33,7 @@ def connection(settings: PacsSettings) -> Pacs:
 
 
 def show_failure(error: PacsError, reader: Reader) -> None:
-    st.error(plain(str(error)), icon="🚫")
-    if error.detail and reader.is_admin:
-        st.caption(plain(f"The PACS connection said: {error.detail}"))
+    show_problem(str(error), error.detail, reader, "The PACS connection")
 
 
 def _worklist_table(images: list[WorklistImage], identifiers: bool) -> pd.DataFrame:
