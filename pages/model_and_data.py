@@ -7,11 +7,12 @@ re-scored on load.
 import streamlit as st
 
 from model.card import stored_threshold
+from model.paths import artifacts_dir
 from ui import model_page
 from ui.access import signed_in
 from ui.copy import MODEL_PAGE_INTRO
 from ui.pages import MODEL_AND_DATA_TITLE
-from ui.resources import artifacts_dir, card
+from ui.resources import card
 
 reader = signed_in()
 st.title(MODEL_AND_DATA_TITLE)

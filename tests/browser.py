@@ -6,6 +6,8 @@ no browser is ever downloaded.
 """
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import socket
@@ -22,7 +24,7 @@ from playwright.sync_api import Browser, FilePayload, Page, Playwright
 
 from model.paths import PROJECT_ROOT
 from ui import state
-from ui.pages import MODEL_AND_DATA_PATH, MODEL_AND_DATA_TITLE
+from ui.pages import MODEL_AND_DATA_PATH, MODEL_AND_DATA_TITLE, READS_TITLE
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,6 +40,7 @@ HOST = "127.0.0.1"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"  # screenshots and server logs of the browser tests (git-ignored)
 STARTUP_SECONDS = 120
 RESULT_TIMEOUT_MS = 240_000
+PAGE_TIMEOUT_MS = 120_000
 EXPLANATION_IMAGES = 3  # LIME's regions, top regions, and pros and cons; the viewer draws its own
 MODEL_PAGE_MIN_CHARTS = 6
 MODEL_PAGE_LINK = MODEL_AND_DATA_TITLE
@@ -249,3 +252,25 @@ def screenshot(page: Page, path: Path, height: int | None = None, from_heading: 
     bottom = block.evaluate("b => Math.max(...[...b.children].map((c) => c.getBoundingClientRect().bottom)) + 40")
     page.screenshot(path=path, clip={"x": 0, "y": top, "width": width, "height": height or bottom - top})
     return path
+
+
+def save_a_read(page: Page, path: Path, note: str) -> None:
+    """Open the X-ray on the Diagnose page and save agreement with a note, as a reader does."""
+    upload(page, path)
+    page.get_by_role("button", name="Save to the audit trail").wait_for(timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(page)
+    page.get_by_text("Agree", exact=True).click()
+    page.get_by_role("textbox", name="Note (optional)").fill(note)
+    page.get_by_role("button", name="Save to the audit trail").click()
+    page.get_by_text("Saved to the audit trail").wait_for(timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(page)
+
+
+def reads_page(page: Page, summary: str) -> list[dict[str, str]]:
+    """Go to the Reads page through the sidebar, wait for `summary`, and download the CSV it offers."""
+    page.get_by_test_id("stSidebar").get_by_role("link", name=READS_TITLE).click()
+    page.get_by_text(summary).wait_for(timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(page)
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="CSV").click()
+    return list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))

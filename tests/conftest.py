@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 from PIL import Image
+from playwright.sync_api import Browser, sync_playwright
 from pydicom.data import get_testdata_file
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless
 
 from model.inference import Classifier, load_classifier
 from model.paths import ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR, PROJECT_ROOT
+from tests.browser import launch_chromium
 from tests.services import OrthancServer, PostgresServer, orthanc_server, postgres_server
 
 if TYPE_CHECKING:
@@ -122,3 +124,12 @@ def encode(image: Image.Image, fmt: str, **params) -> bytes:
 def xray_pixels(val_images) -> np.ndarray:
     """One real full-resolution X-ray as 8-bit grayscale."""
     return np.asarray(Image.open(val_images[8][0]).convert("L"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per module, for the browser and topology tests."""
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

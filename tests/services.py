@@ -1,11 +1,13 @@
 """Real outside systems the tests start themselves on free loopback ports, and stop: PostgreSQL, an OpenID provider,
-a PACS (Orthanc with its DICOMweb plugin).
+a PACS (Orthanc with its DICOMweb plugin), Redis and the explanation workers of the task queue.
 
 PostgreSQL comes from Debian's `postgresql` package (.ci/run installs it). initdb and pg_ctl refuse to
 run as root, and CI runs as root, so there they run as the package's `postgres` user. The identity
 provider is `oidc-provider-mock` from PyPI: it signs in whichever predefined user the browser picks.
 Orthanc comes from Debian's `orthanc` and `orthanc-dicomweb` packages, with a throwaway configuration:
-authentication on, storage in a temporary folder, DICOM and HTTP on free ports.
+authentication on, storage in a temporary folder, DICOM and HTTP on free ports. Redis is Debian's
+`redis-server`, with nothing saved to disk; the workers are `celery --app review.jobs.worker worker`,
+as deploy/ runs them.
 """
 from __future__ import annotations
 
@@ -23,9 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import redis
 import requests
 import sqlalchemy as sa
 
+from model.paths import PROJECT_ROOT
+from review.jobs.settings import BROKER_ENV
+from review.jobs.store import ResultStore
 from tests.browser import HOST, answers, free_port, running
 
 POSTGRES_BINARIES = "/usr/lib/postgresql/*/bin"
@@ -258,3 +264,38 @@ def orthanc_server(log: Path) -> Iterator[OrthancServer]:
             yield OrthancServer(url, dicom_port, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def redis_server(log: Path) -> Iterator[str]:
+    """Redis on a free loopback port, keeping nothing on disk; yields its URL."""
+    folder = Path(tempfile.mkdtemp(prefix="xray-redis-"))
+    port = free_port()
+    url = f"redis://{HOST}:{port}/0"
+    command = ["redis-server", "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no",
+               "--dir", str(folder)]
+    try:
+        with running(command, log, lambda: _redis_answers(url), "Redis"):
+            yield url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@contextmanager
+def celery_worker(broker_url: str, log: Path, env: dict[str, str] | None = None, concurrency: int = 1
+                  ) -> Iterator[subprocess.Popen]:
+    """Explanation workers as deploy/ starts them, ready once every pool process says it is alive."""
+    command = [sys.executable, "-m", "celery", "--app", "review.jobs.worker", "worker", "--concurrency",
+               str(concurrency), "--loglevel", "INFO", "--hostname", f"test-{free_port()}@%h"]
+    environment = {**os.environ, BROKER_ENV: broker_url, **(env or {})}
+    store = ResultStore(broker_url)
+    with running(command, log, lambda: store.workers() >= concurrency, "the Celery worker", cwd=PROJECT_ROOT,
+                 env=environment) as worker:
+        yield worker

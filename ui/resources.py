@@ -11,7 +11,6 @@ must.
 from __future__ import annotations
 
 import gc
-import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from model.card import ModelCard, read_card
-from model.paths import ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR
+from model.paths import artifacts_dir
 
 if TYPE_CHECKING:
     from model.inference import Classifier
@@ -44,11 +43,6 @@ def keep_keras_state_between_runs() -> None:
     import keras  # the loading thread imports it, never a page before it is shown
 
     keras.backend.clear_session = lambda *args, **kwargs: None
-
-
-def artifacts_dir() -> Path:
-    """The committed model, unless XRAY_MODEL_DIR points at another trained one."""
-    return Path(os.environ.get(ARTIFACTS_ENV, DEFAULT_ARTIFACTS_DIR))
 
 
 def _load_classifier(directory: str) -> Classifier:

@@ -16,7 +16,7 @@ def test_two_sessions_through_the_protocol_get_their_call_then_their_explanation
     artifacts_dir, val_images, tmp_path
 ):
     originals = [path for path, _ in val_images]
-    paths = distinct_xrays(originals, 2, 1, tmp_path)
+    paths = distinct_xrays(originals, 2, 1, tmp_path, salt=0)
     assert len({path.read_bytes() for path in paths}) == 2, "distinct files, so no cached explanation"
     env = {ARTIFACTS_ENV: str(artifacts_dir), AUDIT_DB_ENV: str(tmp_path / "audit.sqlite3")}
     with streamlit_server(tmp_path / "streamlit.log", env) as server:

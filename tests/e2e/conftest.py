@@ -1,15 +1,14 @@
-"""What the browser tests share: one headless Chromium per module, and the app as the README starts it."""
+"""What the browser tests share: the app as the README starts it (their Chromium is in tests/conftest.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 
 from model.paths import ARTIFACTS_ENV
 from review.audit import AUDIT_DB_ENV
-from tests.browser import ARTIFACTS, Server, launch_chromium, streamlit_server
+from tests.browser import ARTIFACTS, Server, streamlit_server
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +20,3 @@ def server(request: pytest.FixtureRequest, artifacts_dir: Path, tmp_path_factory
     log = ARTIFACTS / f"streamlit-{request.module.__name__.rsplit('.', 1)[-1]}.log"
     with streamlit_server(log, env) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()

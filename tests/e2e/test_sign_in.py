@@ -6,8 +6,6 @@ file. Headless Chromium then goes through the provider's sign-in page as each pe
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 import subprocess
 import sys
@@ -20,10 +18,21 @@ from playwright.sync_api import Page, sync_playwright
 from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
 from review.access import ADMIN, Reader
 from review.audit import DATABASE_URL_ENV, AuditStore
-from tests.browser import ARTIFACTS, HOST, Server, launch_chromium, screenshot, streamlit_server, upload, wait_until_idle
+from tests.browser import (
+    ARTIFACTS,
+    HOST,
+    PAGE_TIMEOUT_MS,
+    Server,
+    launch_chromium,
+    reads_page,
+    save_a_read,
+    screenshot,
+    streamlit_server,
+    wait_until_idle,
+)
 from tests.e2e import BROWSER_TEST
 from tests.services import IdentityProvider, PostgresServer, identity_provider
-from ui.pages import READS_TITLE, URL_PATHS
+from ui.pages import URL_PATHS
 
 pytestmark = BROWSER_TEST
 
@@ -31,7 +40,7 @@ READER_A = {"sub": "reader-a", "name": "Dr Ada Reader", "email": "ada@example.or
 READER_B = {"sub": "reader-b", "name": "Dr Bea Reader", "email": "bea@example.org", "groups": ["xray-readers"]}
 ADMIN_USER = {"sub": "admin-1", "name": "Dr Root Admin", "email": "root@example.org", "groups": ["xray-admins"]}
 NOTE_OF_A = "Right lower zone consolidation (reader A)"
-PAGE_TIMEOUT_MS = 120_000
+
 SECRETS = """
 [auth]
 redirect_uri = "http://{host}:{{port}}/oauth2callback"
@@ -95,28 +104,6 @@ def assert_closed(page: Page) -> None:
                     "stImage", "stPlotlyChart"):
         assert page.get_by_test_id(test_id).count() == 0, test_id
     assert page.locator(".js-plotly-plot").count() == 0 and page.locator(".xv").count() == 0
-
-
-def save_a_read(page: Page, path: Path, note: str) -> None:
-    """Open the X-ray on the Diagnose page and save agreement with a note, as a reader does."""
-    upload(page, path)
-    page.get_by_role("button", name="Save to the audit trail").wait_for(timeout=PAGE_TIMEOUT_MS)
-    wait_until_idle(page)
-    page.get_by_text("Agree", exact=True).click()
-    page.get_by_role("textbox", name="Note (optional)").fill(note)
-    page.get_by_role("button", name="Save to the audit trail").click()
-    page.get_by_text("Saved to the audit trail").wait_for(timeout=PAGE_TIMEOUT_MS)
-    wait_until_idle(page)
-
-
-def reads_page(page: Page, summary: str) -> list[dict[str, str]]:
-    """Go to the Reads page through the sidebar, wait for `summary`, and download the CSV it offers."""
-    page.get_by_test_id("stSidebar").get_by_role("link", name=READS_TITLE).click()
-    page.get_by_text(summary).wait_for(timeout=PAGE_TIMEOUT_MS)
-    wait_until_idle(page)
-    with page.expect_download() as download:
-        page.get_by_test_id("stDownloadButton").filter(has_text="CSV").click()
-    return list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
 
 
 def test_readers_see_their_own_reads_an_admin_sees_all_and_visitors_nothing(server, audit_url, val_images):

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 import streamlit as st
 
 from model.inference import Classifier
+from model.paths import artifacts_dir
 from model.trust.ood import OodModel, load_ood
 from model.trust.view_checks import Probe, load_view_checks
 from review.triage import Assessment, assess_files, at_display_size
-from ui.resources import artifacts_dir, classifier
+from ui.resources import classifier
 
 
 @st.cache_resource(show_spinner=False)

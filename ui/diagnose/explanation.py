@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 
 from model.dataset import CLASS_NAMES
-from model.explain.grad_cam import GRAD_CAM_CAVEAT, grad_cam
-from model.explain.lime import SEGMENTATION_PARAMETERS, LimeExplanation, LimeSettings, explain_with_lime
+from model.explain.grad_cam import GRAD_CAM_CAVEAT
+from model.explain.lime import SEGMENTATION_PARAMETERS, LimeExplanation, LimeSettings
 from model.explain.views import (
     DEFAULT_REGIONS_SHOWN,
     HOW_TO_READ,
@@ -19,12 +19,13 @@ from model.explain.views import (
     explanation_views,
     pros_cons_caption,
 )
-from model.inference import Classifier
+from review.jobs.job import JobError, explanation_job
+from review.jobs.kinds import Explanation
 from review.triage import Assessment
 from review.viewer import DEFAULT_OPACITY, explanation_layers
 from ui import state
 from ui.diagnose.viewer import viewer_panel
-from ui.progress import in_line
+from ui.jobs import job_failed, run_job
 from ui.resources import classifier
 
 FEWEST_SAMPLES, MOST_SAMPLES, SAMPLES_STEP = 200, 5000, 100
@@ -56,42 +57,47 @@ def explanation_settings() -> tuple[LimeSettings, int]:
     return LimeSettings(algorithm, int(parameter), int(samples), int(seed)), int(count)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _lime(
-    digest: str, settings: LimeSettings, model_version: str, _classifier: Classifier, _assessment: Assessment
-) -> LimeExplanation:
-    return in_line(
-        f"LIME: scoring {settings.num_samples} perturbed copies of the image…",
-        lambda progress: explain_with_lime(_classifier, _assessment.model_input, settings, progress),
-    )
-
-
 @dataclass(frozen=True)
 class Explained:
-    """One image's explanation for the class shown: what the stability, faithfulness and PDF panels need."""
+    """One image's explanation, for both classes, and its pictures for the class shown: what the stability,
+    faithfulness, PDF and PACS panels need."""
 
-    explanation: LimeExplanation
-    cam: np.ndarray
+    both_classes: Explanation
     views: ExplanationViews
 
     @property
     def label(self) -> int:
         return self.views.label
 
+    @property
+    def explanation(self) -> LimeExplanation:
+        return self.both_classes.lime
+
+    @property
+    def cam(self) -> np.ndarray:
+        return self.both_classes.cams[self.label]
+
 
 def explanation_panel(assessment: Assessment, settings: LimeSettings, count: int) -> Explained:
     """LIME with its progress (the call above is already on screen), then the viewer and how to read it.
 
-    The evidence shown is for the class the user picks, the predicted one by default.
+    The evidence shown is for the class the user picks, the predicted one by default. Where the explanation
+    cannot be had (the queue's store down, its worker gone), the page says so with a button to try again and
+    ends here: the call and the read above stay.
     """
-    model = classifier()
+    version = classifier().version
     st.subheader("Why")
     label = st.radio(
         "Show the evidence for", (1, 0), index=0 if assessment.label == 1 else 1,
         format_func=CLASS_NAMES.__getitem__, horizontal=True, key=state.EVIDENCE_CLASS + assessment.digest,
     )
-    cam = grad_cam(model.network, assessment.model_input, label)
-    explanation = _lime(assessment.digest, settings, model.version, model, assessment)
+    job = explanation_job(assessment.digest, version, settings)
+    try:
+        both_classes = run_job(f"LIME: scoring {settings.num_samples} perturbed copies of the image…", job, assessment)
+    except JobError as error:
+        job_failed(error, job)
+        st.stop()
+    explanation, cam = both_classes.lime, both_classes.cams[label]
     viewer_panel(assessment, explanation_layers(explanation, cam, label, count))
     st.caption(GRAD_CAM_CAVEAT)
     views = explanation_views(assessment.image.pixels, explanation, cam, label, count, DEFAULT_OPACITY)
@@ -103,4 +109,4 @@ def explanation_panel(assessment: Assessment, settings: LimeSettings, count: int
         top.image(views.top_regions, caption=f"Top {count} regions supporting {CLASS_NAMES[label]}, rest dimmed")
         pros_cons.image(views.pros_cons, caption=pros_cons_caption(count, CLASS_NAMES[label]))
     st.caption(f"{HOW_TO_READ} LIME's local linear model explains R² = {explanation.score:.2f} of the changes.")
-    return Explained(explanation, cam, views)
+    return Explained(both_classes, views)

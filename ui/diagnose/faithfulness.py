@@ -1,51 +1,23 @@
 """How faithful the explanations shown are to the model: deletion and insertion curves against a random ordering."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
 from model.dataset import CLASS_NAMES
-from model.explain.faithfulness import FaithfulnessCurves, deletion_insertion, random_importance
-from model.explain.grad_cam import grad_cam
-from model.explain.lime import LimeExplanation, LimeSettings
-from model.inference import Classifier
+from model.explain.faithfulness import FaithfulnessCurves
+from review.jobs.job import JobError, faithfulness_job
 from review.triage import Assessment
 from ui import state
 from ui.copy import FAITHFULNESS_HOW_TO_READ, LOW_SPAN_NOTE
-from ui.progress import in_line
+from ui.diagnose.explanation import Explained
+from ui.jobs import job_failed, run_job
 from ui.resources import classifier
 
-# LIME first: it was the more faithful method over the validation split (bench/results/faithfulness.txt).
-FAITHFULNESS_METHODS = ("LIME", "Grad-CAM", "random")
 # Okabe-Ito sky blue and orange: apart for every colour vision, and on the dark page as on a light one.
 METHOD_COLOURS = {"LIME": "#56B4E9", "Grad-CAM": "#E69F00", "random": "#9D9D9D"}
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _faithfulness(
-    digest: str, settings: LimeSettings, label: int, model_version: str, _classifier: Classifier,
-    _assessment: Assessment, _explanation: LimeExplanation,
-) -> dict[str, FaithfulnessCurves]:
-    """Curves of the three orderings; the random one is seeded with LIME's seed, so the page is repeatable."""
-    model_input = _assessment.model_input
-    importance = {
-        "LIME": _explanation.weight_map(label),
-        "Grad-CAM": grad_cam(_classifier.network, model_input, label),
-        "random": random_importance(model_input.shape[:2], settings.seed),
-    }
-
-    def curves(progress: Callable[[float], None]) -> dict[str, FaithfulnessCurves]:
-        measured = {}
-        for done, method in enumerate(FAITHFULNESS_METHODS, start=1):
-            measured[method] = deletion_insertion(_classifier, model_input, importance[method], label)
-            progress(done / len(FAITHFULNESS_METHODS))
-        return measured
-
-    return in_line("Measuring how faithful the explanations are…", curves)
 
 
 def rescalable(curves: dict[str, FaithfulnessCurves]) -> bool:
@@ -86,9 +58,9 @@ def faithfulness_table(curves: dict[str, FaithfulnessCurves]) -> pd.DataFrame:
     return areas
 
 
-def faithfulness_panel(assessment: Assessment, explanation: LimeExplanation, label: int) -> None:
+def faithfulness_panel(assessment: Assessment, explained: Explained) -> None:
     """Deletion and insertion curves of the explanations shown, measured only while the panel is open."""
-    model = classifier()
+    label = explained.label
     panel = st.expander(
         f"How faithful are these explanations to the model? (evidence for {CLASS_NAMES[label]})",
         key=state.FAITHFULNESS_OPEN, on_change="rerun",
@@ -96,9 +68,12 @@ def faithfulness_panel(assessment: Assessment, explanation: LimeExplanation, lab
     if not panel.open:
         return
     with panel:
-        curves = _faithfulness(
-            assessment.digest, explanation.settings, label, model.version, model, assessment, explanation
-        )
+        job = faithfulness_job(assessment.digest, classifier().version, explained.explanation.settings, label)
+        try:
+            curves = run_job("Measuring how faithful the explanations are…", job, assessment, explained.both_classes)
+        except JobError as error:
+            job_failed(error, job)
+            return
         st.plotly_chart(faithfulness_figure(curves, CLASS_NAMES[label]), key=state.FAITHFULNESS_CHART + assessment.digest)
         st.dataframe(
             faithfulness_table(curves).style.format(precision=3), hide_index=True,

@@ -3,36 +3,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from model.explain.lime import LimeExplanation, LimeSettings
-from model.explain.stability import STABILITY_RERUNS, Stability, stability
-from model.inference import Classifier
+from model.explain.stability import STABILITY_RERUNS
+from review.jobs.job import JobError, stability_job
 from review.triage import Assessment
 from ui import state
 from ui.copy import UNSTABLE_CAUTION
-from ui.progress import in_line
+from ui.diagnose.explanation import Explained
+from ui.jobs import job_failed, run_job
 from ui.resources import classifier
 
 # Below this median overlap with reruns the shown regions depend on the seed (bench/results/stability.txt).
 STABLE_OVERLAP = 0.6
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _stability(
-    digest: str, settings: LimeSettings, label: int, count: int, model_version: str, _classifier: Classifier,
-    _assessment: Assessment, _explanation: LimeExplanation,
-) -> Stability:
-    return in_line(
-        f"Rerunning LIME with {STABILITY_RERUNS} other seeds…",
-        lambda progress: stability(
-            _classifier, _assessment.model_input, _explanation, label, count, STABILITY_RERUNS, progress
-        ),
-    )
-
-
-def stability_panel(assessment: Assessment, explanation: LimeExplanation, label: int, count: int) -> None:
+def stability_panel(assessment: Assessment, explained: Explained, count: int) -> None:
     """Measured only when asked for (it reruns LIME); the answer stays for this view on later reruns."""
-    model = classifier()
-    key = (assessment.digest, explanation.settings, label, count)
+    label, settings = explained.label, explained.explanation.settings
+    key = (assessment.digest, settings, label, count)
     checked = st.session_state.setdefault(state.STABILITY_CHECKED, set())
     if st.button(
         "Check stability", icon=":material/replay:", key=state.for_image(state.STABILITY_BUTTON, assessment.digest),
@@ -41,9 +28,12 @@ def stability_panel(assessment: Assessment, explanation: LimeExplanation, label:
         checked.add(key)
     if key not in checked:
         return
-    result = _stability(
-        assessment.digest, explanation.settings, label, count, model.version, model, assessment, explanation
-    )
+    job = stability_job(assessment.digest, classifier().version, settings, label, count)
+    try:
+        result = run_job(f"Rerunning LIME with {STABILITY_RERUNS} other seeds…", job, assessment, explained.both_classes)
+    except JobError as error:
+        job_failed(error, job)
+        return
     st.info(result.sentence(), icon="🔁")
     if result.median_overlap < STABLE_OVERLAP:
         st.warning(UNSTABLE_CAUTION, icon="⚠️")

@@ -8,7 +8,7 @@ from model.explain.faithfulness import FaithfulnessCurves, deletion_insertion, n
 from model.explain.grad_cam import grad_cam
 from model.explain.lime import explain_with_lime
 from model.imaging.decode import read_image
-from ui.diagnose.faithfulness import FAITHFULNESS_METHODS
+from review.jobs.kinds import FAITHFULNESS_METHODS
 
 STEPS = 20
 RANDOM_SEEDS = (0, 1, 2)
