@@ -133,11 +133,14 @@ APP2_PORT=$app2_port
 EOF
     chmod 600 "$state/environment"
 
-    local replica replica_port
+    # The two replicas share this machine's cores, as the worker's pool processes do: TensorFlow's own threads per
+    # replica (each took every core, and under a burst of uploads the calls waited on each other's threads).
+    local replica replica_port replica_threads=$(( $(nproc) / 2 ))
+    [ "$replica_threads" -ge 1 ] || replica_threads=1
     for replica in app1 app2; do
         replica_port="$app1_port"; [ "$replica" = app1 ] || replica_port="$app2_port"
         start "$replica" env -C "$root" XRAY_BROKER_URL="$broker_url" XRAY_DATABASE_URL="$app_url" \
-            STREAMLIT_SERVER_COOKIE_SECRET="$cookie_secret" \
+            STREAMLIT_SERVER_COOKIE_SECRET="$cookie_secret" TF_NUM_INTRAOP_THREADS="$replica_threads" \
             "$python" -m streamlit run app.py --server.address "$host" --server.port "$replica_port" \
             --server.headless true --server.fileWatcherType none --client.showErrorDetails none
     done

@@ -17,12 +17,11 @@ from kombu.exceptions import KombuError
 from redis import RedisError
 
 from review.jobs.job import Job, JobError
-from review.jobs.queue import TASK_NAME, celery_app
+from review.jobs.queue import PROGRESS_STATE, TASK_NAME, celery_app
 from review.jobs.settings import STALL_SECONDS
 from review.jobs.store import ResultStore, StoreUnreachableError
 
 POLL_SECONDS = 0.5  # each poll is two Redis reads and, when something changed, one message to the browser
-PROGRESS = "PROGRESS"  # the state the workers report progress in (review.jobs.worker)
 NO_WORKER = "No explanation worker is running; it waits for one to start."
 
 
@@ -82,7 +81,7 @@ def run_remotely(
         if status in states.READY_STATES:
             store.release(job)
             raise JobError(f"The worker could not do this: {meta['result']}")
-        done = float((meta.get("result") or {}).get("done", 0.0)) if status == PROGRESS else 0.0
+        done = float((meta.get("result") or {}).get("done", 0.0)) if status == PROGRESS_STATE else 0.0
         now = time.monotonic()
         if (status, done) != seen:
             seen, changed = (status, done), now

@@ -14,6 +14,7 @@ from review.jobs.settings import (
 )
 
 TASK_NAME = "xray.run_job"
+PROGRESS_STATE = "PROGRESS"  # a task's state while its worker reports progress, with meta {"done": 0..1}
 
 
 @functools.cache

@@ -15,20 +15,21 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from celery import Task
 from celery.signals import worker_init, worker_process_init
 
 from review.jobs.job import Job, JobError
-from review.jobs.queue import TASK_NAME, celery_app
+from review.jobs.queue import PROGRESS_STATE, TASK_NAME, celery_app
 from review.jobs.settings import BROKER_ENV, HEARTBEAT_SECONDS, WORKER_NICENESS, broker_url
 from review.jobs.store import ResultStore, StoreUnreachableError
 
 if TYPE_CHECKING:
     from model.inference import Classifier
 
-PROGRESS = "PROGRESS"
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"  # "QUOTA PERIOD" or "max PERIOD" (Kubernetes' CPU limit)
 PROGRESS_EVERY_SECONDS = 0.25  # progress reports to the result backend, at most this often
 
 url = broker_url()
@@ -38,6 +39,7 @@ app = celery_app(url)
 log = logging.getLogger(__name__)
 _pool_size = 1
 _model: Future[Classifier] = Future()
+_started = threading.Lock()  # held once this process has started loading the model and its heartbeat
 
 
 @worker_init.connect
@@ -49,7 +51,13 @@ def _lower_priority(sender: object, **_: object) -> None:
 
 
 def _cores() -> int:
-    return len(os.sched_getaffinity(0))
+    """The cores this process may use: its CPU affinity, and in a container its CPU quota (cgroup v2 cpu.max)."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path(CGROUP_CPU_MAX).read_text().split()
+    except (OSError, ValueError):
+        return cores
+    return cores if quota == "max" else max(1, min(cores, int(quota) // int(period)))
 
 
 def _load() -> None:
@@ -83,8 +91,9 @@ def _heartbeat() -> None:
 @worker_process_init.connect
 def _start_child(**_: object) -> None:
     """Each pool child loads the model in the background (Celery gives a child's start only seconds)."""
-    threading.Thread(target=_load, name="model-loader", daemon=True).start()
-    threading.Thread(target=_heartbeat, name="heartbeat", daemon=True).start()
+    if _started.acquire(blocking=False):
+        threading.Thread(target=_load, name="model-loader", daemon=True).start()
+        threading.Thread(target=_heartbeat, name="heartbeat", daemon=True).start()
 
 
 def _progress_reporter(task: Task) -> Callable[[float], None]:
@@ -95,7 +104,7 @@ def _progress_reporter(task: Task) -> Callable[[float], None]:
         now = time.monotonic()
         if now - last >= PROGRESS_EVERY_SECONDS or done >= 1.0:
             last = now
-            task.update_state(state=PROGRESS, meta={"done": float(done), "pid": os.getpid()})
+            task.update_state(state=PROGRESS_STATE, meta={"done": float(done)})
 
     return report
 
@@ -112,6 +121,7 @@ def run_job(self: Task, kind: str, digest: str, model_version: str, params: str)
         raise JobError("The image waited too long for a worker and is no longer in the store; open it again.")
     report = _progress_reporter(self)
     report(0.0)
+    _start_child()  # a pool that does not fork (--pool solo) starts here
     classifier = _model.result()
     # TensorFlow: only in a pool process, after the fork, and after the loading thread's import has finished
     # (two threads importing it at once saw it half-initialised).
@@ -127,7 +137,7 @@ def run_job(self: Task, kind: str, digest: str, model_version: str, params: str)
         shown = shown_explanation(job)
         found = store.result(shown)
         if found is None:
-            found = run(shown, classifier, model_input, lambda: found, lambda _: None)
+            found = run(shown, classifier, model_input, lambda: None, lambda _: None)  # needs no explanation
             store.put_result(shown, found)
         return found
 

@@ -200,7 +200,8 @@ def test_manifests_commit_no_secret_values(manifests: list[dict[str, Any]]) -> N
     """Secrets are created in the cluster by an administrator; the manifests only name them."""
     assert not [m for m in manifests if m["kind"] == "Secret"]
     app = _container(_deployment(manifests, "xray-app"))
-    keys = {entry["name"]: entry["valueFrom"]["secretKeyRef"]["key"] for entry in app["env"] if "valueFrom" in entry}
+    keys = {entry["name"]: entry["valueFrom"]["secretKeyRef"]["key"] for entry in app["env"]
+            if "secretKeyRef" in entry.get("valueFrom", {})}
     assert keys == {
         "XRAY_BROKER_URL": "broker-url",
         "XRAY_DATABASE_URL": "database-url",

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from model.paths import ARTIFACTS_ENV, PROJECT_ROOT
 from review.jobs.job import RESULT_PREFIX
+from review.jobs.queue import PROGRESS_STATE
 from review.jobs.settings import BROKER_ENV
 from tests.browser import (
     HOST,
@@ -124,7 +125,7 @@ def test_a_read_outlives_the_replica_that_took_it_and_the_explanation_came_from_
 def running_task(store: redis.Redis) -> bool:
     for key in store.keys("celery-task-meta-*"):
         meta = store.get(key)
-        if meta is not None and json.loads(meta).get("status") == "PROGRESS":
+        if meta is not None and json.loads(meta).get("status") == PROGRESS_STATE:
             return True
     return False
 
