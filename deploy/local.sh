@@ -14,7 +14,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-state="${XRAY_LOCAL_DIR:-$HOME/.xray_review/local}"
+state="$(realpath -m "${XRAY_LOCAL_DIR:-$HOME/.xray_review/local}")"
 port="${XRAY_PORT:-8500}"
 workers="${XRAY_WORKER_PROCESSES:-$(nproc)}"
 python="${PYTHON:-python3}"
@@ -70,9 +70,11 @@ healthy() {
 print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' "$1")" = ok ]
 }
 
+# Worker processes that beat in the shared store (review.jobs.store says how they are counted).
 workers_alive() {
-    [ "$(redis-cli -h "$host" -p "$redis_port" -a "$redis_password" --no-auth-warning --raw \
-        keys 'xray:worker:*' | grep -c .)" -ge "$workers" ]
+    [ "$(env -C "$root" XRAY_BROKER_URL="$broker_url" "$python" -c 'import os
+from review.jobs.store import ResultStore
+print(ResultStore(os.environ["XRAY_BROKER_URL"]).workers())')" -ge "$workers" ]
 }
 
 up() {
@@ -115,10 +117,11 @@ up() {
         >/dev/null
 
     # Redis: the queue, its results and the explanation cache; a password, nothing saved to disk.
+    # Results and inputs expire on their own; when memory runs short the oldest of them go, never the queue.
     start redis redis-server --bind "$host" --port "$redis_port" --requirepass "$redis_password" --save "" \
-        --appendonly no --dir "$state"
-    wait_for Redis "$state/logs/redis.log" redis-cli -h "$host" -p "$redis_port" -a "$redis_password" \
-        --no-auth-warning ping
+        --appendonly no --dir "$state" --maxmemory 1gb --maxmemory-policy volatile-lru
+    wait_for Redis "$state/logs/redis.log" env REDISCLI_AUTH="$redis_password" redis-cli -h "$host" \
+        -p "$redis_port" ping
     local broker_url="redis://:$redis_password@$host:$redis_port/0"
 
     cat >"$state/environment" <<EOF

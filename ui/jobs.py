@@ -9,17 +9,18 @@ from __future__ import annotations
 import streamlit as st
 
 from model.inference import Classifier
+from review.access import Reader
 from review.jobs.job import Job, JobError
 from review.jobs.kinds import Explanation, run
 from review.jobs.settings import broker_url
 from review.triage import Assessment
 from ui import state
+from ui.access import show_problem
 from ui.progress import in_line
 from ui.resources import classifier
-from ui.text import plain
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=96)  # 32 of each kind, as each had before
 def _in_process(
     job: Job, text: str, _classifier: Classifier, _assessment: Assessment, _explanation: Explanation | None
 ) -> object:
@@ -28,31 +29,48 @@ def _in_process(
     )
 
 
-def run_job(text: str, job: Job, assessment: Assessment, explanation: Explanation | None = None) -> object:
+def _failed(error: JobError, retry_key: str, reader: Reader) -> None:
+    """What went wrong (the system's own words for admins only), and a button that asks again."""
+    show_problem(str(error), error.detail, reader, "The task queue")
+    st.button("Try again", icon=":material/refresh:", key=retry_key)
+
+
+def run_job(
+    text: str, job: Job, assessment: Assessment, reader: Reader, explanation: Explanation | None = None
+) -> object | None:
     """`job`'s result under a progress bar titled `text`; `explanation` is the one shown, for jobs that start from it.
 
-    JobError when the queue's store is down or its workers fail or vanish.
+    None when the queue's store is down or its workers fail or vanish: the page says so, with Try again. A
+    failure is remembered for this view and asked again only when the reader presses that button, not on every
+    rerun (a failure that recurs would otherwise go back to a worker, or wait for one, at every click).
     """
     url = broker_url()
     if url is None:
         return _in_process(job, text, classifier(), assessment, explanation)
+    failures = st.session_state.setdefault(state.JOB_FAILURES, {})
+    retry_key = state.for_image(state.JOB_RETRY + job.kind, job.digest)
+    if job.key in failures and not st.session_state.get(retry_key):
+        _failed(failures[job.key], retry_key, reader)
+        return None
+    failures.pop(job.key, None)
     from review.jobs.client import run_remotely  # Celery: only where a queue is configured
 
     bar = st.progress(0.0, text=text)
     shown: list[tuple[str, float]] = []
 
     def report(note: str, done: float) -> None:
-        if shown[-1:] != [(note, done)]:  # a message to the browser only when the bar changes
+        """Each poll is a point where Streamlit may stop this run (a rerun, a closed tab): touching the session
+        state is where it looks; the browser gets a message only when the bar changes."""
+        _ = state.JOB_FAILURES in st.session_state
+        if shown[-1:] != [(note, done)]:
             shown.append((note, done))
             bar.progress(done, text=f"{text} {note}".strip())
 
     try:
         return run_remotely(url, job, assessment.model_input, report)
+    except JobError as error:
+        failures[job.key] = error
+        _failed(error, retry_key, reader)
+        return None
     finally:
         bar.empty()
-
-
-def job_failed(error: JobError, job: Job) -> None:
-    """What went wrong, and a button that asks again (a rerun: the queue is asked afresh)."""
-    st.error(plain(str(error)), icon="🚫")
-    st.button("Try again", icon=":material/refresh:", key=state.for_image(state.JOB_RETRY + job.kind, job.digest))

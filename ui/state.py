@@ -48,6 +48,7 @@ LIME_REGIONS = "lime_regions"
 LIME_SEED = "lime_seed"
 STABILITY_BUTTON = "stability_"
 JOB_RETRY = "job_retry_"  # + the kind of job and the image: ask the task queue again after it failed
+JOB_FAILURES = "job_failures"  # job key -> the JobError that ended it, until the reader asks again
 STABILITY_CHECKED = "stability_checked"  # the views whose stability was asked for
 FAITHFULNESS_OPEN = "faithfulness_open"
 AUDIT_READ = "audit_read_"

@@ -15,11 +15,16 @@ if TYPE_CHECKING:
     from model.explain.lime import LimeSettings
 
 EXPLANATION, STABILITY, FAITHFULNESS = "explanation", "stability", "faithfulness"
-RESULT_PREFIX = "xray:result"
+RESULT_PREFIX = "xray:result:v1"  # v1: the codec's format; a release that changes it moves to v2
 
 
 class JobError(Exception):
-    """Explanation work that could not be done or followed; the message is for the reader, as it is."""
+    """Explanation work that could not be done or followed: the message is for every reader, the detail (what
+    Redis or the worker said) for admins only."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass(frozen=True)

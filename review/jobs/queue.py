@@ -6,6 +6,7 @@ import functools
 from celery import Celery
 
 from review.jobs.settings import (
+    CONNECT_SECONDS,
     HARD_TIME_LIMIT_SECONDS,
     QUEUE,
     RESULT_SECONDS,
@@ -38,9 +39,16 @@ def celery_app(url: str) -> Celery:
         task_soft_time_limit=SOFT_TIME_LIMIT_SECONDS,
         task_time_limit=HARD_TIME_LIMIT_SECONDS,
         result_expires=RESULT_SECONDS,
-        broker_transport_options={"visibility_timeout": VISIBILITY_SECONDS},
+        # A Redis that stops answering is reported within seconds, not after redis-py's two minutes.
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_SECONDS,
+            "socket_timeout": CONNECT_SECONDS,
+            "socket_connect_timeout": CONNECT_SECONDS,
+        },
+        redis_socket_timeout=CONNECT_SECONDS,
+        redis_socket_connect_timeout=CONNECT_SECONDS,
         broker_connection_retry_on_startup=True,
-        broker_connection_timeout=3,
+        broker_connection_timeout=CONNECT_SECONDS,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
         worker_hijack_root_logger=False,
     )

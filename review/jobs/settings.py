@@ -13,6 +13,7 @@ VISIBILITY_SECONDS = 600  # a task taken by a worker that vanished whole goes ba
 STALL_SECONDS = 45  # a task running without a progress report this long: its worker is taken to be gone
 HEARTBEAT_SECONDS = 5  # each worker process says it is alive this often
 QUEUE = "explanations"
+CONNECT_SECONDS = 3  # a Redis that does not answer in this long is reported down, not waited for
 
 
 def broker_url() -> str | None:

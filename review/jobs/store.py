@@ -1,4 +1,5 @@
-"""The shared store in Redis: finished results by job key, images waiting for a worker, tasks in flight, live workers.
+"""The shared store in Redis: finished results by job key, images waiting for a worker, tasks in flight, live workers
+and the tasks they are running.
 
 The web processes and the workers of every machine read and write it; no
 patient identifier goes in (keys hold the image's SHA-256 and the model version).
@@ -6,17 +7,42 @@ patient identifier goes in (keys hold the image's SHA-256 and the model version)
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 import redis
 
 from review.jobs.job import Job, JobError
-from review.jobs.settings import HARD_TIME_LIMIT_SECONDS, HEARTBEAT_SECONDS, INPUT_SECONDS, QUEUE, RESULT_SECONDS
+from review.jobs.settings import (
+    CONNECT_SECONDS,
+    HARD_TIME_LIMIT_SECONDS,
+    HEARTBEAT_SECONDS,
+    INPUT_SECONDS,
+    QUEUE,
+    RESULT_SECONDS,
+)
 
-CONNECT_SECONDS = 3  # a Redis that does not answer in this long is reported down, not waited for
 INPUT_PREFIX = "xray:input"
 TASK_PREFIX = "xray:task"
-WORKER_PREFIX = "xray:worker"
+RUNNING_PREFIX = "xray:running"
+WORKERS = "xray:workers"  # a sorted set: each worker process by the time of its last heartbeat
+ALIVE_SECONDS = HEARTBEAT_SECONDS * 3  # a worker process or a running task counts as alive this long after its beat
+# Name `new` as the task working on a job unless another holds the claim; with `old` given, only in place of it.
+CLAIM = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[2] then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+    return ARGV[1]
+end
+return holder
+"""
+# Give up a claim only if it is still this task's: a newer one set by another reader stays.
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 
 def pack_array(array: np.ndarray) -> bytes:
@@ -37,20 +63,32 @@ class ResultStore:
     def __init__(self, url: str) -> None:
         self._redis = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_SECONDS, socket_timeout=CONNECT_SECONDS)
         self._where = self._redis.connection_pool.connection_kwargs.get("host", "?")
+        self._claim = self._redis.register_script(CLAIM)
+        self._release = self._redis.register_script(RELEASE)
 
-    def _call(self, method: str, *args: object, **kwargs: object) -> object:
+    def _call(self, method: object, *args: object, **kwargs: object) -> object:
         try:
-            return getattr(self._redis, method)(*args, **kwargs)
+            return (method if callable(method) else getattr(self._redis, method))(*args, **kwargs)
         except redis.RedisError as error:
-            raise StoreUnreachableError(f"The explanation store (Redis on {self._where}) did not answer: {error}") from error
+            raise StoreUnreachableError(
+                f"The explanation store (Redis on {self._where}) did not answer; the explanation cannot be had now.",
+                str(error),
+            ) from error
 
     # The codec knows the result types, which import TensorFlow: it is imported where results are read or
     # written (a web process, a worker's pool process), never by a worker's main process before it forks.
     def result(self, job: Job) -> object | None:
+        """The stored result, or None; one that no longer decodes (a damaged or foreign entry) is dropped."""
         from review.jobs.codec import unpack
 
         data = self._call("get", job.key)
-        return None if data is None else unpack(data)
+        if data is None:
+            return None
+        try:
+            return unpack(data)
+        except (ValueError, KeyError, TypeError, OSError):
+            self._call("delete", job.key)
+            return None
 
     def has_result(self, job: Job) -> bool:
         return bool(self._call("exists", job.key))
@@ -72,24 +110,34 @@ class ResultStore:
         task = self._call("get", f"{TASK_PREFIX}:{job.key}")
         return None if task is None else task.decode()
 
-    def claim(self, job: Job, task_id: str, replace: bool = False) -> str:
-        """Name `task_id` as the one working on `job` unless another already is (or `replace`); returns the one."""
-        key = f"{TASK_PREFIX}:{job.key}"
-        if self._call("set", key, task_id, ex=HARD_TIME_LIMIT_SECONDS * 2, nx=not replace):
-            return task_id
-        return self.task_of(job) or task_id
+    def claim(self, job: Job, task_id: str, replacing: str | None = None) -> str:
+        """Name `task_id` as the one working on `job` unless another task holds it (`replacing` may be taken over);
+        returns the task that holds it now."""
+        holder = self._call(self._claim, keys=[f"{TASK_PREFIX}:{job.key}"],
+                            args=[task_id, replacing or "", HARD_TIME_LIMIT_SECONDS * 2])
+        return holder.decode() if isinstance(holder, bytes) else str(holder)
 
-    def release(self, job: Job) -> None:
-        self._call("delete", f"{TASK_PREFIX}:{job.key}")
+    def release(self, job: Job, task_id: str) -> None:
+        self._call(self._release, keys=[f"{TASK_PREFIX}:{job.key}"], args=[task_id])
 
     def waiting(self) -> int:
         """Tasks on the queue that no worker has taken yet."""
         return int(self._call("llen", QUEUE))
 
-    def beat(self, worker: str) -> None:
-        """A worker process is alive; it counts for three heartbeats."""
-        self._call("set", f"{WORKER_PREFIX}:{worker}", b"1", ex=HEARTBEAT_SECONDS * 3)
+    def beat(self, worker: str, task_id: str | None) -> None:
+        """A worker process is alive, and so is the task it is running, if any."""
+        self._call("zadd", WORKERS, {worker: time.time()})
+        if task_id is not None:
+            self._call("set", f"{RUNNING_PREFIX}:{task_id}", worker, ex=ALIVE_SECONDS)
+
+    def finished(self, task_id: str) -> None:
+        self._call("delete", f"{RUNNING_PREFIX}:{task_id}")
+
+    def running(self, task_id: str) -> bool:
+        """Whether a live worker process is running the task now (it beats while it does)."""
+        return bool(self._call("exists", f"{RUNNING_PREFIX}:{task_id}"))
 
     def workers(self) -> int:
-        """Worker processes alive now, on every machine."""
-        return len(self._call("keys", f"{WORKER_PREFIX}:*"))
+        """Worker processes alive now, on every machine; those silent for three heartbeats are dropped."""
+        self._call("zremrangebyscore", WORKERS, "-inf", time.time() - ALIVE_SECONDS)
+        return int(self._call("zcard", WORKERS))

@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from celery import Task
 from celery.signals import worker_init, worker_process_init
 
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 _pool_size = 1
 _model: Future[Classifier] = Future()
 _started = threading.Lock()  # held once this process has started loading the model and its heartbeat
+_running: list[str] = []  # the task this process is running, for its heartbeat
 
 
 @worker_init.connect
@@ -77,14 +79,19 @@ def _load() -> None:
         _model.set_exception(error)
 
 
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def _heartbeat() -> None:
-    """Say this process is alive, so the page can tell a queue with no worker from a busy one."""
-    store, name = ResultStore(url), f"{socket.gethostname()}:{os.getpid()}"
+    """Say this process is alive, and which task it runs: the page tells a queue with no worker from a busy one,
+    and a task whose worker died from one that is slow."""
+    store, name = ResultStore(url), _worker_name()
     while True:
         try:
-            store.beat(name)
+            store.beat(name, _running[0] if _running else None)
         except StoreUnreachableError as error:
-            log.warning("%s", error)
+            log.warning("%s %s", error, error.detail)
         time.sleep(HEARTBEAT_SECONDS)
 
 
@@ -119,17 +126,27 @@ def run_job(self: Task, kind: str, digest: str, model_version: str, params: str)
     model_input = store.model_input(digest)
     if model_input is None:
         raise JobError("The image waited too long for a worker and is no longer in the store; open it again.")
-    report = _progress_reporter(self)
+    _running[:] = [self.request.id]
+    store.beat(_worker_name(), self.request.id)
+    try:
+        return _run(self, job, store, model_input)
+    finally:
+        _running.clear()
+        store.finished(self.request.id)
+
+
+def _run(task: Task, job: Job, store: ResultStore, model_input: np.ndarray) -> str:
+    report = _progress_reporter(task)
     report(0.0)
-    _start_child()  # a pool that does not fork (--pool solo) starts here
+    _start_child()  # pools that start no process of their own (threads, gevent) start loading here
     classifier = _model.result()
     # TensorFlow: only in a pool process, after the fork, and after the loading thread's import has finished
     # (two threads importing it at once saw it half-initialised).
     from review.jobs.kinds import run, shown_explanation
 
-    if classifier.version != model_version:
+    if classifier.version != job.model_version:
         raise JobError(
-            f"The workers serve model {classifier.version}, this app server {model_version}: "
+            f"The workers serve model {classifier.version}, this app server {job.model_version}: "
             "they must run the same model (XRAY_MODEL_DIR)."
         )
 

@@ -26,8 +26,11 @@ from model.imaging.window import FULL_RANGE, MANUAL
 from model.paths import PROJECT_ROOT
 from model.trust.ood import OOD_STATS_FILE, OOD_SUMMARY_FILE
 from model.trust.uncertainty import UNCERTAIN_LABEL, uncertainty
+from review.jobs import client
+from review.jobs.settings import BROKER_ENV
 from review.triage import OOD_FLAG, digest_of
 from tests.app.conftest import metrics, open_app, upload, viewers
+from tests.browser import free_port
 from tests.conftest import displayed, encode
 from tests.inputs import WINDOW_NAMES, dicom_bytes, windowed_dicom
 from ui import state
@@ -268,3 +271,21 @@ def test_a_lateral_jpeg_is_greyed_with_the_reason_from_its_pixels(app):
     assert not app.exception
     # The reason is escaped as plain text; drop the escapes to read it.
     assert any("lateral (side) view" in displayed(error.value) for error in app.error)
+
+
+def test_with_the_task_queue_down_the_call_stays_and_the_explanation_says_why_until_asked_again(
+    artifacts_dir, audit_db, monkeypatch, val_images
+):
+    monkeypatch.setenv(BROKER_ENV, f"redis://127.0.0.1:{free_port()}/0")
+    asked: list[str] = []
+    real = client.run_remotely
+    monkeypatch.setattr(client, "run_remotely", lambda url, job, *rest: (asked.append(job.kind), real(url, job, *rest))[1])
+    app = open_app(artifacts_dir, monkeypatch)
+    upload(app, val_images[0][0])
+    assert not app.exception and metrics(app)["Result"] in CLASS_NAMES
+    [error] = [e.value for e in app.error if "did not answer" in e.value]
+    assert "explanation store" in error and asked == ["explanation"]
+    app.run()  # another rerun shows the failure without asking the queue again
+    assert [e.value for e in app.error if "did not answer" in e.value] == [error] and len(asked) == 1
+    next(button for button in app.button if button.label == "Try again").click().run()
+    assert len(asked) == 2 and [e.value for e in app.error if "did not answer" in e.value] == [error]

@@ -72,17 +72,20 @@ def topology(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> I
     state, port = tmp_path_factory.mktemp("topology"), free_port()
     env = {**os.environ, "XRAY_LOCAL_DIR": str(state), "XRAY_PORT": str(port), "XRAY_WORKER_PROCESSES": "1",
            "PYTHON": sys.executable, ARTIFACTS_ENV: str(artifacts_dir)}
-    started = local_sh("up", env)
-    groups = [int(path.read_text()) for path in (state / "pids").glob("*")] if (state / "pids").exists() else []
+    groups: list[int] = []
     try:
+        started = local_sh("up", env)
+        groups = [int(path.read_text()) for path in (state / "pids").glob("*")]
         assert started.returncode == 0, started.stdout + started.stderr
         assert f"All healthy. The app is at http://{HOST}:{port}" in started.stdout
         settings = dict(line.split("=", 1) for line in (state / "environment").read_text().splitlines())
         yield Topology(f"http://{HOST}:{port}", state, settings)
     finally:
+        postgres = Path((state / "postgres_dir").read_text().strip()) if (state / "postgres_dir").exists() else None
         stopped = local_sh("down", env)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         assert not [pid for pid in groups if group_alive(pid)], "down left processes running"
+        assert postgres is None or not postgres.exists(), "down left PostgreSQL's cluster"
 
 
 def new_context(browser: Browser) -> BrowserContext:

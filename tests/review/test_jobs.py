@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import redis
 
 from model.explain.faithfulness import FaithfulnessCurves
 from model.explain.lime import LimeExplanation, LimeSettings
@@ -204,3 +205,37 @@ def test_with_no_worker_alive_the_page_is_told_and_not_kept_waiting(monkeypatch,
             client.run_remotely(url, job, assessments[3].model_input, lambda note, done: notes.append(note))
         assert client.NO_WORKER in notes
         assert ResultStore(url).waiting() == 1, "the task stays queued for a worker that starts later"
+
+
+@pytest.mark.slow
+def test_a_claim_is_taken_over_only_in_place_of_the_task_named_and_released_only_by_its_own(redis_url):
+    store, job = ResultStore(redis_url), explanation_job("ef" * 32, "v1", FAST)
+    assert store.claim(job, "first") == "first"
+    assert store.claim(job, "second") == "first", "a second reader took over a live claim"
+    assert store.claim(job, "third", replacing="not-the-holder") == "first"
+    store.release(job, "second")
+    assert store.task_of(job) == "first", "a reader gave up another's claim"
+    assert store.claim(job, "fourth", replacing="first") == "fourth"
+    store.release(job, "fourth")
+    assert store.task_of(job) is None
+
+
+@pytest.mark.slow
+def test_a_damaged_stored_result_counts_as_none_and_is_dropped(redis_url):
+    store, job = ResultStore(redis_url), explanation_job("12" * 32, "v1", FAST)
+    redis.Redis.from_url(redis_url).set(job.key, b"not an npz")
+    assert store.result(job) is None
+    assert not store.has_result(job)
+
+
+@pytest.mark.slow
+def test_a_task_never_sent_is_given_up_not_waited_for(monkeypatch, redis_url, worker, classifier, assessments):
+    monkeypatch.setattr(client, "STALL_SECONDS", 2)
+    store = ResultStore(redis_url)
+    job = explanation_job(assessments[3].digest, classifier.version, LimeSettings(num_samples=300))
+    store.claim(job, "sent-by-a-replica-that-died-before-sending-it")
+    notes: list[str] = []
+    with pytest.raises(JobError, match="lost on its way to a worker"):
+        client.run_remotely(redis_url, job, assessments[3].model_input, lambda note, done: notes.append(note))
+    assert store.task_of(job) is None, "the dead claim was kept, so the next reader would wait on it too"
+    assert client.run_remotely(redis_url, job, assessments[3].model_input, lambda *report: None).lime.region_count

@@ -19,13 +19,14 @@ from model.explain.views import (
     explanation_views,
     pros_cons_caption,
 )
-from review.jobs.job import JobError, explanation_job
+from review.access import Reader
+from review.jobs.job import explanation_job
 from review.jobs.kinds import Explanation
 from review.triage import Assessment
 from review.viewer import DEFAULT_OPACITY, explanation_layers
 from ui import state
 from ui.diagnose.viewer import viewer_panel
-from ui.jobs import job_failed, run_job
+from ui.jobs import run_job
 from ui.resources import classifier
 
 FEWEST_SAMPLES, MOST_SAMPLES, SAMPLES_STEP = 200, 5000, 100
@@ -78,7 +79,7 @@ class Explained:
         return self.both_classes.cams[self.label]
 
 
-def explanation_panel(assessment: Assessment, settings: LimeSettings, count: int) -> Explained:
+def explanation_panel(assessment: Assessment, settings: LimeSettings, count: int, reader: Reader) -> Explained:
     """LIME with its progress (the call above is already on screen), then the viewer and how to read it.
 
     The evidence shown is for the class the user picks, the predicted one by default. Where the explanation
@@ -92,10 +93,9 @@ def explanation_panel(assessment: Assessment, settings: LimeSettings, count: int
         format_func=CLASS_NAMES.__getitem__, horizontal=True, key=state.EVIDENCE_CLASS + assessment.digest,
     )
     job = explanation_job(assessment.digest, version, settings)
-    try:
-        both_classes = run_job(f"LIME: scoring {settings.num_samples} perturbed copies of the image…", job, assessment)
-    except JobError as error:
-        job_failed(error, job)
+    both_classes = run_job(f"LIME: scoring {settings.num_samples} perturbed copies of the image…", job, assessment,
+                           reader)
+    if both_classes is None:
         st.stop()
     explanation, cam = both_classes.lime, both_classes.cams[label]
     viewer_panel(assessment, explanation_layers(explanation, cam, label, count))

@@ -8,12 +8,13 @@ from plotly.subplots import make_subplots
 
 from model.dataset import CLASS_NAMES
 from model.explain.faithfulness import FaithfulnessCurves
-from review.jobs.job import JobError, faithfulness_job
+from review.access import Reader
+from review.jobs.job import faithfulness_job
 from review.triage import Assessment
 from ui import state
 from ui.copy import FAITHFULNESS_HOW_TO_READ, LOW_SPAN_NOTE
 from ui.diagnose.explanation import Explained
-from ui.jobs import job_failed, run_job
+from ui.jobs import run_job
 from ui.resources import classifier
 
 # Okabe-Ito sky blue and orange: apart for every colour vision, and on the dark page as on a light one.
@@ -58,7 +59,7 @@ def faithfulness_table(curves: dict[str, FaithfulnessCurves]) -> pd.DataFrame:
     return areas
 
 
-def faithfulness_panel(assessment: Assessment, explained: Explained) -> None:
+def faithfulness_panel(assessment: Assessment, explained: Explained, reader: Reader) -> None:
     """Deletion and insertion curves of the explanations shown, measured only while the panel is open."""
     label = explained.label
     panel = st.expander(
@@ -69,10 +70,9 @@ def faithfulness_panel(assessment: Assessment, explained: Explained) -> None:
         return
     with panel:
         job = faithfulness_job(assessment.digest, classifier().version, explained.explanation.settings, label)
-        try:
-            curves = run_job("Measuring how faithful the explanations are…", job, assessment, explained.both_classes)
-        except JobError as error:
-            job_failed(error, job)
+        curves = run_job("Measuring how faithful the explanations are…", job, assessment, reader,
+                         explained.both_classes)
+        if curves is None:
             return
         st.plotly_chart(faithfulness_figure(curves, CLASS_NAMES[label]), key=state.FAITHFULNESS_CHART + assessment.digest)
         st.dataframe(
