@@ -14,7 +14,6 @@ Results in bench/results/workers.txt.
 from __future__ import annotations
 
 import hashlib
-import os
 import statistics
 import tempfile
 import time
@@ -27,6 +26,7 @@ from model.explain.lime import LimeSettings
 from model.paths import ARTIFACTS_ENV
 from review.jobs.client import run_remotely
 from review.jobs.job import explanation_job
+from review.jobs.settings import cores, threads_per_process
 from review.triage import assess_files
 from tests.services import celery_worker, redis_server
 
@@ -48,16 +48,15 @@ def timed_explanations(url: str, version: str, inputs: list, salt: str) -> tuple
 
 def main() -> None:
     parser = bench_parser(__doc__)
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, os.cpu_count() or 1])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, cores()])
     parser.add_argument("--jobs", type=int, default=24)
     args = parser.parse_args()
     setup = bench_setup(args)
     paths = list_labelled_files(setup.data_root / "val").paths
     assessed = assess_files(setup.classifier, [(Path(p).name, Path(p).read_bytes()) for p in paths])
     inputs = [assessed[index % len(assessed)].model_input for index in range(args.jobs)]
-    cores = len(os.sched_getaffinity(0))
     lines = [f"{args.jobs} explanations of distinct images sent at once (LIME {LimeSettings().num_samples} samples and "
-             f"Grad-CAM for both classes), workers alone on {cores} cores; seconds until the last is in the store.", "",
+             f"Grad-CAM for both classes), workers alone on {cores()} cores; seconds until the last is in the store.", "",
              "processes  threads each  wall s  explanations/s  per process/s  median latency s"]
     with tempfile.TemporaryDirectory(prefix="bench_workers_") as scratch:
         for processes in args.processes:
@@ -67,7 +66,7 @@ def main() -> None:
                 timed_explanations(url, setup.classifier.version, inputs[:processes * 2], f"warm-{processes}")
                 wall, each = timed_explanations(url, setup.classifier.version, inputs, f"run-{processes}")
             rate = args.jobs / wall
-            lines.append(f"{processes:9d}  {max(1, cores // processes):12d}  {wall:6.1f}  {rate:14.2f}  "
+            lines.append(f"{processes:9d}  {threads_per_process(processes):12d}  {wall:6.1f}  {rate:14.2f}  "
                          f"{rate / processes:13.2f}  {statistics.median(each):16.1f}")
     report("\n".join([*lines, ""]), "workers.txt")
 

@@ -1,7 +1,7 @@
 """Explanation work for the page: on the task queue where one is configured (XRAY_BROKER_URL), else in this process.
 
 Either way the reader sees a progress bar, and the answer is kept by what
-decides it (review.jobs.kinds.Job): in the shared Redis for every replica, or
+decides it (review.jobs.job.Job): in the shared Redis for every replica, or
 in this process's cache for the one-process app.
 """
 from __future__ import annotations

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,13 +23,12 @@ from celery.signals import worker_init, worker_process_init
 
 from review.jobs.job import Job, JobError
 from review.jobs.queue import PROGRESS_STATE, TASK_NAME, celery_app
-from review.jobs.settings import BROKER_ENV, HEARTBEAT_SECONDS, WORKER_NICENESS, broker_url
+from review.jobs.settings import BROKER_ENV, HEARTBEAT_SECONDS, WORKER_NICENESS, broker_url, threads_per_process
 from review.jobs.store import ResultStore, StoreUnreachableError
 
 if TYPE_CHECKING:
     from model.inference import Classifier
 
-CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"  # "QUOTA PERIOD" or "max PERIOD" (Kubernetes' CPU limit)
 PROGRESS_EVERY_SECONDS = 0.25  # progress reports to the result backend, at most this often
 
 url = broker_url()
@@ -52,22 +50,12 @@ def _lower_priority(sender: object, **_: object) -> None:
     os.nice(WORKER_NICENESS)
 
 
-def _cores() -> int:
-    """The cores this process may use: its CPU affinity, and in a container its CPU quota (cgroup v2 cpu.max)."""
-    cores = len(os.sched_getaffinity(0))
-    try:
-        quota, period = Path(CGROUP_CPU_MAX).read_text().split()
-    except (OSError, ValueError):
-        return cores
-    return cores if quota == "max" else max(1, min(cores, int(quota) // int(period)))
-
-
 def _load() -> None:
     """Import TensorFlow with this child's share of the cores it was given, and load the model."""
     try:
         import tensorflow as tf
 
-        threads = max(1, _cores() // _pool_size)
+        threads = threads_per_process(_pool_size)
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
         from model.inference import load_classifier
